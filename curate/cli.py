@@ -1,0 +1,162 @@
+"""The `curate` command: every user-facing verb (DESIGN.md section 3)."""
+
+import argparse
+import dataclasses
+import glob
+import json
+import logging
+import sys
+
+from curate import progress
+from curate.errors import UserError
+
+log = logging.getLogger("curate")
+
+
+def _add_executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="SPEC", help="where per-shard tasks run: 'local' (process pool, "
+                   "default), 'local:N' (a Dask LocalCluster of N workers) or 'tcp://host:8786' (a Dask cluster)")
+    p.add_argument("--processes-count", type=int, metavar="N", help="local pool size (default: all cores)")
+
+
+def _add_fetch_args(p: argparse.ArgumentParser) -> None:
+    from curate.ingest.fetch import FetchOptions
+
+    d = FetchOptions()
+    g = p.add_argument_group("img2dataset options (same names and meaning as img2dataset's)")
+    g.add_argument("--image-size", type=int, default=d.image_size)
+    g.add_argument("--resize-mode", default=d.resize_mode,
+                   choices=["no", "keep_ratio", "keep_ratio_largest", "center_crop", "border"])
+    g.add_argument("--resize-only-if-bigger", action=argparse.BooleanOptionalAction, default=d.resize_only_if_bigger)
+    g.add_argument("--skip-reencode", action=argparse.BooleanOptionalAction, default=d.skip_reencode,
+                   help="keep the original bytes of a JPEG that needs no resize")
+    g.add_argument("--encode-format", default=d.encode_format, choices=["jpg", "png", "webp"])
+    g.add_argument("--encode-quality", type=int, default=d.encode_quality)
+    g.add_argument("--min-image-size", type=int, default=d.min_image_size)
+    g.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio)
+    g.add_argument("--thread-count", type=int, default=d.thread_count, help="download threads per process")
+    g.add_argument("--timeout", type=int, default=d.timeout, help="seconds per request")
+    g.add_argument("--retries", type=int, default=d.retries)
+    g.add_argument("--number-sample-per-shard", type=int, default=d.number_sample_per_shard)
+    g.add_argument("--disallowed-header-directives", default=",".join(d.disallowed_header_directives),
+                   help="X-Robots-Tag directives that make a URL skipped (comma-separated); '' honours none")
+    g.add_argument("--user-agent-token", default=d.user_agent_token)
+    g.add_argument("--max-pixels", type=int, default=d.max_pixels,
+                   help="refuse images whose header declares more pixels (decompression bombs)")
+
+
+def fetch_options(args):
+    from curate.ingest.fetch import FetchOptions
+
+    directives = tuple(x.strip() for x in args.disallowed_header_directives.split(",") if x.strip())
+    names = [f.name for f in dataclasses.fields(FetchOptions) if f.name != "disallowed_header_directives"]
+    return FetchOptions(disallowed_header_directives=directives, **{n: getattr(args, n) for n in names})
+
+
+def cmd_ingest(args) -> None:
+    from curate.executors import make_executor
+    from curate.ingest import ingest
+    from curate.ingest.sources import read_folder, read_tar, read_url_list
+    from curate.workspace import Workspace
+
+    if args.urls:
+        inputs = read_url_list(args.urls, args.url_col, args.caption_col, args.license_col)
+    elif args.folder:
+        inputs = read_folder(args.folder)
+    else:
+        archives = sorted(glob.glob(args.tar))
+        if not archives:
+            raise UserError(f"--tar {args.tar}: no archive matches")
+        inputs = [row for archive in archives for row in read_tar(archive)]
+    opts = fetch_options(args)
+    ws = Workspace.create(args.dataset)
+    params = {"urls": args.urls, "folder": args.folder, "tar": args.tar}
+    summary = ingest(ws, inputs, opts, make_executor(args.scheduler, args.processes_count), params)
+    print(json.dumps(summary))
+
+
+def cmd_query(args) -> None:
+    from curate.query import run_query
+    from curate.workspace import Workspace
+
+    run_query(Workspace.open(args.dataset), args.sql, args.format, args.out)
+
+
+def cmd_demo(args) -> None:
+    from curate.demo import run_demo
+
+    run_demo(args.out, args.scheduler, args.processes_count)
+
+
+def cmd_bench(args) -> None:
+    from curate.bench import run_bench
+
+    run_bench(args.name, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate",
+        description="Assemble text-to-image training sets: ingest images, query their Parquet manifests with DuckDB.",
+        epilog="Every verb takes --help. A DATASET is a folder (the workspace); stages write manifests/<table>/.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("demo", help="the whole pipeline on the bundled corpus, offline",
+                       description="Serve the bundled corpus on 127.0.0.1, scrape it with img2dataset and run "
+                                   "every stage on it.")
+    p.add_argument("--out", default="curate-demo", help="dataset folder to write (default: ./curate-demo)")
+    _add_executor_args(p)
+    p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("ingest", help="add images from URL lists, folders or tar/WebDataset archives",
+                       description="Fetch images into DATASET/raw (WebDataset shards) and write manifests/images: "
+                                   "one row per input, failures included. Inputs already ingested are skipped, so "
+                                   "rerunning after adding URLs fetches only the new ones; a killed run resumes.")
+    p.add_argument("dataset")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--urls", metavar="FILE", help="URL list: .txt (one per line), .csv, .tsv, .jsonl, .json, .parquet")
+    src.add_argument("--folder", metavar="DIR", help="image files under DIR; a .txt/.json beside one is its caption")
+    src.add_argument("--tar", metavar="GLOB", help="tar or WebDataset archives (members are read, never extracted)")
+    p.add_argument("--url-col", default="url", help="URL column of the list (default: url)")
+    p.add_argument("--caption-col", help="caption column (default: the first of caption, text, alt, alt_text, title)")
+    p.add_argument("--license-col", default="license", help="license column, when the list has one")
+    _add_executor_args(p)
+    _add_fetch_args(p)
+    p.set_defaults(fn=cmd_ingest)
+
+    p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
+                       description="Run SQL with one view per manifest table: images, runs.",
+                       epilog="example: curate query DATASET \"SELECT status, count(*) FROM images GROUP BY 1\"")
+    p.add_argument("dataset")
+    p.add_argument("sql")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"])
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout (required for parquet)")
+    p.set_defaults(fn=cmd_query)
+
+    p = sub.add_parser("bench", help="measured throughput ratios against a baseline in the same run",
+                       description="Benchmarks print ratios against a baseline run in the same process.")
+    p.add_argument("name", choices=["ingest"])
+    p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
+    p.set_defaults(fn=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    progress.setup(args.quiet)
+    try:
+        args.fn(args)
+    except UserError as err:
+        print(f"curate {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"curate {args.verb}: interrupted; finished shards are kept, rerun to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

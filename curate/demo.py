@@ -1,0 +1,63 @@
+"""`curate demo`: the pipeline on the bundled corpus, scraped from a loopback server like the web."""
+
+import csv
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import yaml
+
+from curate import corpus
+from curate.errors import UserError
+from curate.executors import make_executor
+from curate.ingest import ingest
+from curate.ingest.fetch import FetchOptions
+from curate.ingest.sources import read_url_list
+from curate.query import fetch
+from curate.serve import serve_folder
+from curate.workspace import Workspace
+
+log = logging.getLogger("curate.demo")
+# Two URLs the server does not have: the demo shows that failures are rows, not crashes.
+MISSING = ("missing/deleted-photo.jpg", "missing/moved-drawing.png")
+
+
+def _fresh_workspace(out: Path) -> Workspace:
+    """The demo rebuilds its own folder from scratch, and refuses to touch anything else."""
+    config = out / "dataset.yaml"
+    if out.exists() and any(out.iterdir()):
+        if not config.exists() or "demo" not in (yaml.safe_load(config.read_text()) or {}):
+            raise UserError(f"{out} exists and is not a demo dataset; pass another --out")
+        log.info("replacing the previous demo dataset in %s", out)
+        shutil.rmtree(out)
+    return Workspace.create(out)
+
+
+def write_url_list(base_url: str, path: Path) -> int:
+    rows = [{"url": f"{base_url}/{r['file']}", "caption": r["caption"], "license": r["license"]}
+            for r in corpus.catalog()]
+    rows += [{"url": f"{base_url}/{m}", "caption": "an image that is no longer there", "license": ""}
+             for m in MISSING]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["url", "caption", "license"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def run_demo(out, scheduler=None, workers=None) -> None:
+    started = time.monotonic()
+    ws = _fresh_workspace(Path(out).resolve())
+    ws.save_config("demo", {"corpus": str(corpus.images_dir())})
+    url_list = ws.root / "demo-urls.csv"
+    with serve_folder(corpus.images_dir()) as base_url:
+        n = write_url_list(base_url, url_list)
+        log.info("serving %d corpus images on %s; scraping them with img2dataset", n - len(MISSING), base_url)
+        opts = FetchOptions(number_sample_per_shard=64, thread_count=16)
+        ingest(ws, read_url_list(url_list), opts, make_executor(scheduler, workers), {"urls": str(url_list)})
+    status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()
+    print(f"\ncurate demo: dataset in {ws.root} ({time.monotonic() - started:.0f} s)")
+    print("  images: " + ", ".join(f"{r['n']} {r['status']}" for r in status))
+    print(f"  raw shards: {ws.raw}   manifests: {ws.manifests}")
+    print(f"  try: curate query {ws.root} \"SELECT status, count(*) FROM images GROUP BY 1\"")

@@ -1,0 +1,76 @@
+"""img2dataset's raw shard (tar + per-sample parquet) -> rows of the `images` manifest.
+
+The shard's plan (its input file) is the authority on what must have a row: an input that
+img2dataset dropped still gets one, with status download_failed.
+"""
+
+import hashlib
+import io
+import math
+import tarfile
+
+import pyarrow.parquet as pq
+from img2dataset.downloader import compute_key
+from PIL import Image
+
+from curate.ingest.safe_resizer import TOO_LARGE
+from curate.workspace import Workspace
+
+SHARD_DIGITS = 5
+FILTERED = ("image too small", "image area too large", "aspect ratio too large")
+
+
+def raw_complete(ws: Workspace, shard: str) -> bool:
+    """img2dataset writes the stats file last, so its presence means the tar is whole."""
+    return all((ws.raw / f"{shard}{ext}").exists() for ext in ("_stats.json", ".tar", ".parquet"))
+
+
+def status_of(meta: dict) -> str:
+    if meta["status"] == "success":
+        return "ok"
+    error = meta["error_message"] or ""
+    if meta["status"] == "failed_to_download":
+        return "disallowed" if "X-Robots-Tag" in error else "download_failed"
+    if error.startswith(TOO_LARGE):
+        return "too_large"
+    if error in FILTERED:
+        return "filtered"
+    return "decode_failed"
+
+
+def _stored_images(ws: Workspace, shard: str) -> dict[str, bytes]:
+    images = {}
+    with tarfile.open(ws.raw / f"{shard}.tar") as tf:
+        for info in tf:
+            key, _, ext = info.name.partition(".")
+            if ext in ("jpg", "png", "webp") and info.isfile():
+                images[key] = tf.extractfile(info).read()
+    return images
+
+
+def image_rows(ws: Workspace, shard: str, inputs: list[dict], number_sample_per_shard: int) -> list[dict]:
+    metas = {m["key"]: m for m in pq.read_table(ws.raw / f"{shard}.parquet").to_pylist()}
+    stored = _stored_images(ws, shard)
+    digits = math.ceil(math.log10(number_sample_per_shard))
+    rows = []
+    for i, item in enumerate(inputs):
+        key = compute_key(i, int(shard), digits, SHARD_DIGITS)
+        row = {"source": item["source"], "url": item["url"], "text": item["caption"],
+               "license": item["license"], "shard": shard, "key": key}
+        meta = metas.get(key)
+        if meta is None:
+            row.update(status="download_failed", error="img2dataset wrote no record for this sample")
+        elif key in stored:
+            data = stored[key]
+            with Image.open(io.BytesIO(data)) as im:
+                fmt = im.format.lower()
+            row.update(
+                id=hashlib.sha256(data).hexdigest(), status="ok", format=fmt, bytes=len(data),
+                width=meta["width"], height=meta["height"],
+                original_width=meta["original_width"], original_height=meta["original_height"],
+            )
+        else:
+            status = status_of(meta)
+            row.update(status=status if status != "ok" else "download_failed", error=meta["error_message"])
+        rows.append(row)
+    return rows

@@ -1,0 +1,139 @@
+"""Readers: turn a URL list, a folder or a tar/WebDataset archive into input rows.
+
+Every input row is a dict with `url`, `caption`, `license`, `source`. Folders become file://
+URLs and archive members tar: URLs (see tar_urls.py), so every source is fetched by the same
+img2dataset downloader.
+"""
+
+import json
+import logging
+import os
+import posixpath
+import tarfile
+from pathlib import Path
+
+import duckdb
+
+from curate.errors import UserError
+from curate.ingest.tar_urls import member_url, safe_member_name
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+CAPTION_COLUMNS = ("caption", "text", "alt", "alt_text", "title")
+LIST_READERS = {
+    ".csv": "read_csv(?, all_varchar=true)",
+    ".tsv": "read_csv(?, all_varchar=true, delim='\t')",
+    ".jsonl": "read_json(?, format='newline_delimited')",
+    ".json": "read_json(?)",
+    ".parquet": "read_parquet(?)",
+}
+
+
+def _caption_from_json(data: dict) -> tuple[str | None, str | None]:
+    caption = next((str(data[c]) for c in CAPTION_COLUMNS if data.get(c)), None)
+    return caption, data.get("license")
+
+
+def read_url_list(path, url_col="url", caption_col=None, license_col="license") -> list[dict]:
+    """A csv/tsv/jsonl/json/parquet table with a URL column, or a .txt of one URL per line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"URL list {path} does not exist")
+    source = f"urls:{path.resolve()}"
+    if path.suffix == ".txt":
+        urls = [line.strip() for line in path.read_text().splitlines()]
+        return [{"url": u, "caption": None, "license": None, "source": source} for u in urls if u]
+    if path.suffix not in LIST_READERS:
+        raise UserError(f"URL list {path}: unknown format {path.suffix!r}; use one of .txt {' '.join(LIST_READERS)}")
+    try:
+        rel = duckdb.sql(f"SELECT * FROM {LIST_READERS[path.suffix]}", params=[str(path)])
+        table = rel.to_arrow_table()
+    except duckdb.Error as err:
+        raise UserError(f"URL list {path}: {str(err).splitlines()[0]}") from None
+    columns = table.column_names
+    if url_col not in columns:
+        raise UserError(f"URL list {path} has no {url_col!r} column (columns: {', '.join(columns)}); pass --url-col")
+    caption_col = caption_col or next((c for c in CAPTION_COLUMNS if c in columns), None)
+    if caption_col and caption_col not in columns:
+        raise UserError(f"URL list {path} has no {caption_col!r} column (columns: {', '.join(columns)})")
+
+    def column(name):
+        return [None if v is None else str(v) for v in table.column(name).to_pylist()] if name in columns else [None] * len(table)
+
+    return [
+        {"url": u, "caption": c, "license": lic, "source": source}
+        for u, c, lic in zip(column(url_col), column(caption_col), column(license_col))
+        if u
+    ]
+
+
+def _sidecar(image: Path) -> tuple[str | None, str | None]:
+    txt, js = image.with_suffix(".txt"), image.with_suffix(".json")
+    if txt.is_file():
+        return txt.read_text(errors="replace").strip() or None, None
+    if js.is_file():
+        try:
+            return _caption_from_json(json.loads(js.read_text()))
+        except (ValueError, AttributeError):
+            log.warning("ignoring unreadable sidecar %s", js)
+    return None, None
+
+
+def read_folder(root) -> list[dict]:
+    """Image files under root, recursively, in sorted order; `.txt`/`.json` beside one is its caption."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"folder {root} does not exist")
+    root = root.resolve()
+    rows, skipped = [], 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped += path.suffix.lower() not in {".txt", ".json"}
+                continue
+            caption, license_ = _sidecar(path)
+            rows.append({"url": path.as_uri(), "caption": caption, "license": license_, "source": f"folder:{root}"})
+    if skipped:
+        log.info("folder %s: skipped %d files that are not images by extension", root, skipped)
+    return rows
+
+
+def read_tar(archive) -> list[dict]:
+    """Members of a tar or WebDataset archive, grouped by WebDataset key (name up to the first dot).
+
+    Nothing is extracted: members are read later through tar: URLs, which refuse unsafe names
+    and links, so each such member still becomes a row with a clear error.
+    """
+    archive = Path(archive)
+    try:
+        tf = tarfile.open(archive)
+    except (OSError, tarfile.TarError) as err:
+        raise UserError(f"archive {archive}: cannot open as tar ({err})") from None
+    archive = archive.resolve()
+    images, sidecars = {}, {}
+    with tf:
+        for info in tf:
+            # WebDataset key: the member path up to the first dot of its file name.
+            key = posixpath.join(posixpath.dirname(info.name), posixpath.basename(info.name).partition(".")[0])
+            suffix = posixpath.splitext(info.name)[1].lower()
+            if suffix in IMAGE_EXTENSIONS:
+                images.setdefault(key, info.name)
+            elif suffix in {".txt", ".json", ".caption"} and info.isfile() and safe_member_name(info.name):
+                sidecars[key] = (suffix, tf.extractfile(info).read(1 << 20).decode("utf-8", "replace"))
+    rows = []
+    for key, name in images.items():
+        caption, license_ = None, None
+        if key in sidecars:
+            kind, text = sidecars[key]
+            if kind == ".json":
+                try:
+                    caption, license_ = _caption_from_json(json.loads(text))
+                except (ValueError, AttributeError):
+                    pass
+            else:
+                caption = text.strip() or None
+        rows.append({"url": member_url(archive, name), "caption": caption, "license": license_, "source": f"tar:{archive}"})
+    return rows
