@@ -150,7 +150,8 @@ def main(argv=None) -> int:
     try:
         args.fn(args)
     except UserError as err:
-        print(f"curate {args.verb}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the message was built from
+        print(f"curate {args.verb}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"curate {args.verb}: interrupted; finished shards are kept, rerun to resume", file=sys.stderr)

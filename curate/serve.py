@@ -11,11 +11,15 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # img2dataset opens dozens of connections at once
+
+
 @contextlib.contextmanager
 def serve_folder(folder, handler=QuietHandler):
     """Yields the base URL; the server stops when the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-    server.daemon_threads = True
+    server = LoopbackServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

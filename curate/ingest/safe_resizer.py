@@ -26,6 +26,8 @@ def header_problem(data: bytes, max_pixels: int) -> str | None:
             width, height, fmt = *im.size, im.format
     except Image.DecompressionBombError as err:
         return f"{TOO_LARGE}: {err}"
+    except Image.UnidentifiedImageError:
+        return "not an image: no known image format recognised"
     except Exception as err:  # noqa: BLE001 - any parser error means "not an image we can read"
         return f"cannot identify image: {err}"
     if width * height > max_pixels:

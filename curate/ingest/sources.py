@@ -30,9 +30,17 @@ LIST_READERS = {
 }
 
 
-def _caption_from_json(data: dict) -> tuple[str | None, str | None]:
-    caption = next((str(data[c]) for c in CAPTION_COLUMNS if data.get(c)), None)
-    return caption, data.get("license")
+def parse_sidecar(suffix: str, text: str) -> tuple[str | None, str | None]:
+    """(caption, license) from a .txt/.caption file (the text) or a .json file (its usual keys)."""
+    if suffix != ".json":
+        return text.strip() or None, None
+    try:
+        data = json.loads(text)
+        caption = next((str(data[c]) for c in CAPTION_COLUMNS if data.get(c)), None)
+        return caption, data.get("license")
+    except (ValueError, AttributeError):
+        log.warning("ignoring a sidecar that is not a JSON object")
+        return None, None
 
 
 def read_url_list(path, url_col="url", caption_col=None, license_col="license") -> list[dict]:
@@ -69,14 +77,10 @@ def read_url_list(path, url_col="url", caption_col=None, license_col="license") 
 
 
 def _sidecar(image: Path) -> tuple[str | None, str | None]:
-    txt, js = image.with_suffix(".txt"), image.with_suffix(".json")
-    if txt.is_file():
-        return txt.read_text(errors="replace").strip() or None, None
-    if js.is_file():
-        try:
-            return _caption_from_json(json.loads(js.read_text()))
-        except (ValueError, AttributeError):
-            log.warning("ignoring unreadable sidecar %s", js)
+    for suffix in (".txt", ".json"):
+        path = image.with_suffix(suffix)
+        if path.is_file():
+            return parse_sidecar(suffix, path.read_text(errors="replace"))
     return None, None
 
 
@@ -107,33 +111,23 @@ def read_tar(archive) -> list[dict]:
     Nothing is extracted: members are read later through tar: URLs, which refuse unsafe names
     and links, so each such member still becomes a row with a clear error.
     """
-    archive = Path(archive)
-    try:
-        tf = tarfile.open(archive)
-    except (OSError, tarfile.TarError) as err:
-        raise UserError(f"archive {archive}: cannot open as tar ({err})") from None
-    archive = archive.resolve()
+    archive = Path(archive).resolve()
     images, sidecars = {}, {}
-    with tf:
-        for info in tf:
-            # WebDataset key: the member path up to the first dot of its file name.
-            key = posixpath.join(posixpath.dirname(info.name), posixpath.basename(info.name).partition(".")[0])
-            suffix = posixpath.splitext(info.name)[1].lower()
-            if suffix in IMAGE_EXTENSIONS:
-                images.setdefault(key, info.name)
-            elif suffix in {".txt", ".json", ".caption"} and info.isfile() and safe_member_name(info.name):
-                sidecars[key] = (suffix, tf.extractfile(info).read(1 << 20).decode("utf-8", "replace"))
+    try:
+        with tarfile.open(archive) as tf:
+            for info in tf:
+                # WebDataset key: the member path up to the first dot of its file name.
+                key = posixpath.join(posixpath.dirname(info.name), posixpath.basename(info.name).partition(".")[0])
+                suffix = posixpath.splitext(info.name)[1].lower()
+                if suffix in IMAGE_EXTENSIONS:
+                    images.setdefault(key, info.name)
+                elif suffix in {".txt", ".json", ".caption"} and info.isfile() and safe_member_name(info.name):
+                    sidecars[key] = (suffix, tf.extractfile(info).read(1 << 20).decode("utf-8", "replace"))
+    except (OSError, tarfile.TarError) as err:
+        raise UserError(f"archive {archive}: not a readable tar archive ({type(err).__name__})") from None
     rows = []
     for key, name in images.items():
-        caption, license_ = None, None
-        if key in sidecars:
-            kind, text = sidecars[key]
-            if kind == ".json":
-                try:
-                    caption, license_ = _caption_from_json(json.loads(text))
-                except (ValueError, AttributeError):
-                    pass
-            else:
-                caption = text.strip() or None
-        rows.append({"url": member_url(archive, name), "caption": caption, "license": license_, "source": f"tar:{archive}"})
+        caption, license_ = parse_sidecar(*sidecars[key]) if key in sidecars else (None, None)
+        rows.append({"url": member_url(archive, name), "caption": caption, "license": license_,
+                     "source": f"tar:{archive}"})
     return rows
