@@ -16,16 +16,18 @@ from curate import corpus
 
 
 @contextlib.contextmanager
-def _stdout_silenced():
-    """img2dataset prints per shard from its worker processes; keep the bench output readable."""
-    saved = os.dup(1)
+def _silenced():
+    """img2dataset prints and draws bars from its worker processes; keep the bench output readable."""
+    saved = [os.dup(1), os.dup(2)]
     with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
+        for fd in (1, 2):
+            os.dup2(null.fileno(), fd)
         try:
             yield
         finally:
-            os.dup2(saved, 1)
-            os.close(saved)
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 def bench_ingest(args) -> dict:
@@ -52,7 +54,7 @@ def bench_ingest(args) -> dict:
             writer.writerows([f"{base}/{files[i % len(files)]}?n={i}", f"image {i}"] for i in range(args.urls))
         for round_ in range(args.rounds):
             start = time.perf_counter()
-            with _stdout_silenced():
+            with _silenced():
                 download(
                     url_list=str(url_list), input_format="csv", url_col="url", caption_col="caption",
                     output_format="webdataset", output_folder=f"{tmp}/plain-{round_}", processes_count=processes,

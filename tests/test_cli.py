@@ -1,0 +1,37 @@
+"""The command line: help that explains, one-line errors with exit 2, the bench runs."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import curate
+
+
+def test_help_lists_the_verbs():
+    out = subprocess.run([sys.executable, "-m", "curate.cli", "--help"], capture_output=True, text=True).stdout
+    for verb in ("demo", "ingest", "query", "bench"):
+        assert verb in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["ingest", "{tmp}/ds", "--urls", "{tmp}/missing.csv"], "does not exist"),
+    (["ingest", "{tmp}/ds", "--urls", "{tmp}/list.xlsx"], "unknown format"),
+    (["ingest", "{tmp}/ds", "--urls", "{tmp}/nourl.csv"], "no 'url' column"),
+    (["ingest", "{tmp}/ds", "--folder", "{tmp}/nowhere"], "does not exist"),
+    (["ingest", "{tmp}/ds", "--tar", "{tmp}/*.tar"], "no archive matches"),
+    (["ingest", "{tmp}/ds", "--urls", "{tmp}/nourl.csv", "--scheduler", "yarn"], "no 'url' column"),
+    (["query", "{tmp}/ds", "SELECT 1", "--format", "parquet"], "is not a dataset"),
+])
+def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, needle):
+    (tmp_path / "list.xlsx").write_text("x")
+    (tmp_path / "nourl.csv").write_text("link,caption\nhttp://x/a.jpg,a\n")
+    assert curate(*[a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err, err
+
+
+def test_bench_ingest_reports_a_ratio(capsys):
+    assert curate("bench", "ingest", "--urls", 40, "--rounds", 1) == 0
+    out = capsys.readouterr().out
+    assert "ratio" in out and "img2dataset_images_per_s" in out

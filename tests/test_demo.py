@@ -1,0 +1,37 @@
+"""`curate demo` scrapes the whole bundled corpus from loopback; corpus licensing is complete."""
+
+from curate import corpus
+from tests.helpers import curate, images
+
+ALLOWED_LICENSES = {"public-domain", "CC0-1.0", "CC-BY-4.0", "CC-BY-2.0", "Apache-2.0", "BSD-3-Clause",
+                    "Apache-2.0 AND BSD-3-Clause"}
+
+
+def test_corpus_is_real_licensed_and_small():
+    rows = corpus.catalog()
+    files = {p.name for p in corpus.images_dir().iterdir()}
+    assert len(rows) >= 300 and {r["file"] for r in rows} == files
+    assert all(r["license"] in ALLOWED_LICENSES and r["source"] and r["caption"] for r in rows)
+    assert not any(r["source"].startswith(("npm:emoji-datasource-apple", "npm:emoji-datasource-facebook")) for r in rows)
+    assert sum(p.stat().st_size for p in corpus.images_dir().iterdir()) <= 15 << 20
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    assert sum(len(g) > 1 for g in groups.values()) >= 10, "near-duplicate groups for the dedupe stage"
+
+
+def test_demo_scrapes_every_corpus_image(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert curate("demo", "--out", out) == 0
+    rows = images(out)
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) == len(corpus.catalog())
+    assert len(rows) - len(ok) == 2 and all(r["status"] == "download_failed" for r in rows if r not in ok)
+    assert f"{len(ok)} ok, 2 download_failed" in capsys.readouterr().out
+    # Rerunning replaces the demo's own folder...
+    assert curate("demo", "--out", out) == 0
+    # ...and never a folder it did not make.
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "precious.txt").write_text("keep me")
+    assert curate("demo", "--out", tmp_path / "mine") == 2
+    assert (tmp_path / "mine" / "precious.txt").exists()
