@@ -75,6 +75,16 @@ def cmd_ingest(args) -> None:
     print(json.dumps(summary))
 
 
+def cmd_embed(args) -> None:
+    from curate.embed import embed
+    from curate.executors import make_executor
+    from curate.workspace import Workspace
+
+    workers = args.processes_count or 1  # one process: the model already uses every core
+    summary = embed(Workspace.open(args.dataset), args.embedder, make_executor(args.scheduler, workers), workers)
+    print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_count": summary["index"].get("count")}))
+
+
 def cmd_query(args) -> None:
     from curate.query import run_query
     from curate.workspace import Workspace
@@ -125,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_args(p)
     _add_fetch_args(p)
     p.set_defaults(fn=cmd_ingest)
+
+    p = sub.add_parser("embed", help="a vector per image (manifests/embeddings) and the FAISS index",
+                       description="Embed every stored image with EMBEDDER, write manifests/embeddings and the "
+                                   "content fingerprints in manifests/hashes, then add the new vectors to "
+                                   "index/<embedder>.faiss. Shards already embedded with EMBEDDER are skipped.")
+    p.add_argument("dataset")
+    p.add_argument("--embedder", default="efficientnet-lite0",
+                   help="efficientnet-lite0 (default, bundled weights), efficientnet-lite1/2, "
+                        "open_clip:ARCH:PRETRAINED (hub tag, weights file or local-dir:DIR), hf:LOCAL_DIR")
+    _add_executor_args(p)
+    p.set_defaults(fn=cmd_embed)
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, runs.",

@@ -18,7 +18,7 @@ def setup(quiet: bool = False) -> None:
         force=True,
     )
     # Libraries we drive are chatty at INFO (Dask's cluster start-up, for one).
-    for name in ("distributed", "asyncio", "fsspec"):
+    for name in ("distributed", "asyncio", "fsspec", "faiss.loader"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -15,6 +15,9 @@ from curate.errors import UserError
 class Workspace:
     root: Path
 
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(self.root))  # tasks get the root as a str
+
     @classmethod
     def create(cls, path) -> "Workspace":
         ws = cls(Path(path).resolve())

@@ -7,13 +7,13 @@ img2dataset dropped still gets one, with status download_failed.
 import hashlib
 import io
 import math
-import tarfile
 
 import pyarrow.parquet as pq
 from img2dataset.downloader import compute_key
 from PIL import Image
 
 from curate.ingest.safe_resizer import TOO_LARGE
+from curate.raw import read_shard_images
 from curate.workspace import Workspace
 
 SHARD_DIGITS = 5
@@ -38,19 +38,9 @@ def status_of(meta: dict) -> str:
     return "decode_failed"
 
 
-def _stored_images(ws: Workspace, shard: str) -> dict[str, bytes]:
-    images = {}
-    with tarfile.open(ws.raw / f"{shard}.tar") as tf:
-        for info in tf:
-            key, _, ext = info.name.partition(".")
-            if ext in ("jpg", "png", "webp") and info.isfile():
-                images[key] = tf.extractfile(info).read()
-    return images
-
-
 def image_rows(ws: Workspace, shard: str, inputs: list[dict], number_sample_per_shard: int) -> list[dict]:
     metas = {m["key"]: m for m in pq.read_table(ws.raw / f"{shard}.parquet").to_pylist()}
-    stored = _stored_images(ws, shard)
+    stored = read_shard_images(ws, shard)
     digits = math.ceil(math.log10(number_sample_per_shard))
     rows = []
     for i, item in enumerate(inputs):

