@@ -85,6 +85,21 @@ def cmd_embed(args) -> None:
     print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_count": summary["index"].get("count")}))
 
 
+def cmd_dedupe(args) -> None:
+    from curate.dedupe import dedupe
+    from curate.dedupe.report import write_report
+    from curate.dedupe.tiers import Thresholds
+    from curate.workspace import Workspace
+
+    ws = Workspace.open(args.dataset)
+    thresholds = Thresholds(semantic=args.threshold, candidate=args.candidate_threshold,
+                            phash_radius=args.perceptual_bits)
+    summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode)
+    if args.report:
+        summary["report"] = str(write_report(ws, summary))
+    print(json.dumps(summary))
+
+
 def cmd_query(args) -> None:
     from curate.query import run_query
     from curate.workspace import Workspace
@@ -146,6 +161,30 @@ def build_parser() -> argparse.ArgumentParser:
                         "open_clip:ARCH:PRETRAINED (hub tag, weights file or local-dir:DIR), hf:LOCAL_DIR")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_embed)
+
+    from curate.dedupe.tiers import Thresholds
+
+    d = Thresholds()
+    p = sub.add_parser("dedupe", help="exact, perceptual and semantic duplicates -> manifests/duplicates",
+                       description="Cluster duplicate images in three tiers: exact (identical pixels; identical "
+                                   "bytes share an id), perceptual (64-bit pHash within --perceptual-bits) and "
+                                   "semantic (embedding cosine, crop-aligned for uncertain pairs, >= --threshold). "
+                                   "One image per cluster is kept. Needs `curate embed` first.",
+                       epilog="Thresholds are calibrated on a labelled near-duplicate set: README 'Dedupe'.")
+    p.add_argument("dataset")
+    p.add_argument("--embedder", default="efficientnet-lite0", help="whose vectors to compare (default: %(default)s)")
+    p.add_argument("--threshold", type=float, default=d.semantic, help="semantic cosine (default: %(default)s)")
+    p.add_argument("--candidate-threshold", type=float, default=d.candidate,
+                   help="pairs below this cosine are never considered (default: %(default)s)")
+    p.add_argument("--perceptual-bits", type=int, default=d.phash_radius,
+                   help="pHash Hamming radius (default: %(default)s)")
+    p.add_argument("--keep", default="largest", choices=["largest", "earliest"],
+                   help="which member to keep: largest resolution then earliest ingested, or earliest")
+    p.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans", "ivf"],
+                   help="semantic search: exact blocks, SemDeDup-style k-means cells, or an IVF index "
+                        "(auto: exact up to 20k images, k-means above)")
+    p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
+    p.set_defaults(fn=cmd_dedupe)
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, runs.",

@@ -1,0 +1,75 @@
+"""`curate dedupe --report`: an HTML contact sheet of the largest clusters, so a person can see
+what was merged. Thumbnails are embedded, so the page opens offline and can be mailed around."""
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from curate import manifest
+from curate.embedders import to_rgb
+from curate.raw import decode, read_shard_images
+from curate.workspace import Workspace
+
+THUMB = 160
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
+.cluster{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px;margin:0 0 18px}
+.members{display:flex;flex-wrap:wrap;gap:10px}
+figure{margin:0;width:%dpx;font-size:12px;text-align:center}
+figure img{max-width:%dpx;max-height:%dpx;border:3px solid transparent;border-radius:4px;background:#eee}
+figure.keep img{border-color:#2a9d3a} .kind{font-weight:600}
+""" % (THUMB, THUMB, THUMB)
+
+
+def _thumb(data: bytes) -> str:
+    image = to_rgb(decode(data))
+    image.thumbnail((THUMB, THUMB))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def write_report(ws: Workspace, summary: dict, max_clusters: int = 40) -> Path:
+    dups = manifest.read_table(ws, "duplicates").to_pylist()
+    first = {}
+    for r in sorted(manifest.read_table(ws, "images").to_pylist(), key=lambda r: (r["shard"], r["key"])):
+        if r["status"] == "ok":
+            first.setdefault(r["id"], r)
+    groups = {}
+    for r in dups:
+        groups.setdefault(r["cluster"], []).append(r)
+    largest = sorted((g for g in groups.values() if len(g) > 1 or g[0]["copies"] > 1),
+                     key=lambda g: (-g[0]["cluster_size"], g[0]["cluster"]))[:max_clusters]
+    wanted = {}
+    for group in largest:
+        for r in group:
+            wanted.setdefault(first[r["id"]]["shard"], []).append(first[r["id"]]["key"])
+    data = {}
+    for shard, keys in wanted.items():
+        for key, blob in read_shard_images(ws, shard, keys).items():
+            data[(shard, key)] = blob
+    parts = [f"<!doctype html><meta charset=utf-8><title>curate dedupe: {html.escape(ws.root.name)}</title>",
+             f"<style>{STYLE}</style><h1>Duplicate clusters in {html.escape(str(ws.root))}</h1>",
+             f"<p>{summary['images']} images, {summary['distinct']} distinct, {summary['kept']} kept. Removed by tier: "
+             + ", ".join(f"{k} {v}" for k, v in summary["removed"].items())
+             + f". The {len(largest)} largest clusters; the kept member has a green frame.</p>"]
+    for group in largest:
+        group.sort(key=lambda r: (not r["keep"], -(r["similarity"] or 0)))
+        parts.append(f"<div class=cluster><div>cluster of {group[0]['cluster_size']} images</div><div class=members>")
+        for r in group:
+            row = first[r["id"]]
+            label = "kept" if r["keep"] else r["kind"]
+            sim = "" if r["similarity"] is None else f"cos {r['similarity']:.3f}"
+            copies = f" &middot; {r['copies']} byte copies" if r["copies"] > 1 else ""
+            caption = html.escape((row["text"] or "")[:60])
+            parts.append(
+                f"<figure class='{'keep' if r['keep'] else ''}'><img src='{_thumb(data[(row['shard'], row['key'])])}' "
+                f"title='{html.escape(row['url'] or '')}'><figcaption><span class=kind>{label}</span> {sim}{copies}"
+                f"<br>{row['width']}x{row['height']}<br>{caption}</figcaption></figure>")
+        parts.append("</div></div>")
+    out = ws.root / "reports" / "dedupe.html"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(parts))
+    return out

@@ -1,0 +1,97 @@
+"""Semantic pair search: exact equals brute force, the fast modes keep recall, clusters are transitive."""
+
+import numpy as np
+import pytest
+
+from curate.dedupe.bench_semantic import synthetic
+from curate.dedupe.semantic import clusters, semantic_pairs
+
+THRESHOLD = 0.9
+
+
+@pytest.fixture(scope="module")
+def data():
+    vectors, groups = synthetic(6_000, dim=128)
+    return vectors, groups
+
+
+@pytest.fixture(scope="module")
+def exact(data):
+    return semantic_pairs(data[0], THRESHOLD, "exact")
+
+
+def _pairs(res):
+    return set(zip(res.i.tolist(), res.j.tolist()))
+
+
+def test_exact_equals_numpy_brute_force():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((300, 64)).astype(np.float32)
+    x = np.concatenate([base, base[:100] + 0.25 * rng.standard_normal((100, 64)).astype(np.float32)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sim = x @ x.T
+    i, j = np.nonzero(np.triu(sim >= THRESHOLD, k=1))
+    res = semantic_pairs(x, THRESHOLD, "exact")
+    assert _pairs(res) == set(zip(i.tolist(), j.tolist()))
+    assert np.allclose(res.sim, sim[res.i, res.j], atol=1e-5)
+    assert res.params["mode"] == "exact"
+
+
+def test_pairs_are_ordered_unique_and_above_threshold(exact):
+    assert len(exact.i) > 100  # the synthetic set really has duplicates
+    assert (exact.i < exact.j).all()
+    assert len(_pairs(exact)) == len(exact.i)
+    assert (exact.sim >= THRESHOLD).all()
+    assert exact.i.dtype == exact.j.dtype == np.int64 and exact.sim.dtype == np.float32
+
+
+def test_near_misses_stay_below_threshold(data, exact):
+    """Members of one synthetic group with cosine < threshold (near misses) are not paired."""
+    vectors, groups = data
+    x = vectors.astype(np.float32)
+    sim = (x[exact.i] * x[exact.j]).sum(1)
+    assert (sim >= THRESHOLD - 1e-3).all()
+    same = groups[exact.i] == groups[exact.j]
+    assert same.mean() > 0.95
+
+
+@pytest.mark.parametrize("mode", ["ivf", "kmeans", "auto"])
+def test_fast_modes_recall(data, exact, mode):
+    res = semantic_pairs(data[0], THRESHOLD, mode)
+    found, truth = _pairs(res), _pairs(exact)
+    assert len(found & truth) / len(truth) >= 0.98
+    assert (res.sim >= THRESHOLD - 1e-3).all()
+    assert res.params["mode"] in ("exact", "ivf", "kmeans")
+
+
+def test_kmeans_records_params_and_progress(data):
+    done = []
+    res = semantic_pairs(data[0], THRESHOLD, "kmeans", progress=done.append)
+    assert sum(done) == len(data[0])
+    assert {"k", "visit_margin", "visitors"} <= res.params.keys()
+
+
+def test_float16_and_float32_agree(data):
+    vectors = data[0][:2_000]
+    half = _pairs(semantic_pairs(vectors, THRESHOLD, "exact"))
+    full = _pairs(semantic_pairs(vectors.astype(np.float32), THRESHOLD, "exact"))
+    assert half == full and half
+
+
+def test_higher_threshold_gives_subset(data, exact):
+    strict = semantic_pairs(data[0], 0.95, "exact")
+    assert _pairs(strict) < _pairs(exact)
+    assert (strict.sim >= 0.95).all()
+
+
+def test_clusters_are_transitive():
+    labels = clusters(6, np.array([0, 1, 4]), np.array([1, 2, 5]))
+    assert labels[0] == labels[1] == labels[2]
+    assert labels[4] == labels[5]
+    assert len({labels[0], labels[3], labels[4]}) == 3
+
+
+def test_empty_and_tiny_inputs():
+    res = semantic_pairs(np.eye(3, 8, dtype=np.float32), THRESHOLD, "kmeans")
+    assert len(res.i) == 0
+    assert (clusters(3, res.i, res.j) == [0, 1, 2]).all()
