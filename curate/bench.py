@@ -79,7 +79,71 @@ def bench_ingest(args) -> dict:
     }
 
 
-BENCHES = {"ingest": bench_ingest}
+def _corpus_dataset(root: Path):
+    """The bundled corpus ingested from its folder: the input of the embed bench."""
+    from curate.executors import LocalExecutor
+    from curate.ingest import ingest
+    from curate.ingest.fetch import FetchOptions
+    from curate.ingest.sources import read_folder
+    from curate.workspace import Workspace
+
+    ws = Workspace.create(root)
+    ingest(ws, read_folder(corpus.images_dir()), FetchOptions(), LocalExecutor(),
+           {"bench": "embed"})
+    return ws
+
+
+def bench_embed(args) -> dict:
+    """`curate embed` end to end (read shards, decode, fingerprint, embed, write, index) against
+    the bare model on tensors decoded and preprocessed beforehand, same model, same batch."""
+    import numpy as np
+
+    from curate import embedders
+    from curate.embed import BATCH, embed
+    from curate.executors import LocalExecutor
+    from curate.raw import decode, read_shard_images
+
+    model = embedders.cached(args.embedder, os.cpu_count() or 1)
+    times = {"bare": [], "curate": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _corpus_dataset(Path(tmp) / "ds")
+        shards = [p.name.removeprefix("part-").removesuffix(".parquet") for p in ws.partitions("images")]
+        images = [decode(b) for s in shards for b in read_shard_images(ws, s).values()]
+        tensors = np.stack([model.preprocess(embedders.to_rgb(im)) for im in images])
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            for i in range(0, len(tensors), BATCH):
+                model.embed_batch(tensors[i:i + BATCH])
+            times["bare"].append(time.perf_counter() - start)
+            for path in [*ws.partitions("embeddings"), *ws.index.iterdir()]:
+                path.unlink()
+            start = time.perf_counter()
+            embed(ws, args.embedder, LocalExecutor(1), 1)
+            times["curate"].append(time.perf_counter() - start)
+    rate = {side: len(images) / statistics.median(t) for side, t in times.items()}
+    return {"embedder": args.embedder, "images": len(images), "rounds": args.rounds,
+            "bare_images_per_s": round(rate["bare"], 1), "curate_images_per_s": round(rate["curate"], 1),
+            "ratio": round(rate["curate"] / rate["bare"], 3), "goal": "ratio >= 0.8, curate >= 25 images/s"}
+
+
+def bench_dedupe(args) -> dict:
+    """Semantic dedupe of synthetic clustered embeddings (curate/dedupe/bench_semantic.py)."""
+    from curate.dedupe.bench_semantic import bench
+
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    rows = bench(sizes=sizes)
+    result = {}
+    for r in rows:
+        result[f"n={r['n']}"] = (f"{r['wall_s']:.1f} s, peak {r['peak_gb']:.2f} GB, recall {r['recall']:.4f}, "
+                                 f"{r['pairs']} pairs, mode {r['mode']}")
+    if len(rows) > 1:
+        growth = rows[-1]["wall_s"] / rows[0]["wall_s"]
+        result["time growth"] = f"x{growth:.1f} for x{rows[-1]['n'] / rows[0]['n']:.0f} vectors"
+    result["goal"] = "1M vectors < 600 s, < 8 GB, recall >= 0.98"
+    return result
+
+
+BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe}
 
 
 def run_bench(name: str, args) -> None:

@@ -93,7 +93,7 @@ def cmd_dedupe(args) -> None:
 
     ws = Workspace.open(args.dataset)
     thresholds = Thresholds(semantic=args.threshold, candidate=args.candidate_threshold,
-                            phash_radius=args.perceptual_bits)
+                            phash_radius=args.perceptual_bits, dhash_radius=args.dhash_bits)
     summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode)
     if args.report:
         summary["report"] = str(write_report(ws, summary))
@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pairs below this cosine are never considered (default: %(default)s)")
     p.add_argument("--perceptual-bits", type=int, default=d.phash_radius,
                    help="pHash Hamming radius (default: %(default)s)")
+    p.add_argument("--dhash-bits", type=int, default=d.dhash_radius,
+                   help="dHash Hamming radius that must confirm a pHash match (default: %(default)s)")
     p.add_argument("--keep", default="largest", choices=["largest", "earliest"],
                    help="which member to keep: largest resolution then earliest ingested, or earliest")
     p.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans", "ivf"],
@@ -197,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measured throughput ratios against a baseline in the same run",
                        description="Benchmarks print ratios against a baseline run in the same process.")
-    p.add_argument("name", choices=["ingest"])
+    p.add_argument("name", choices=["ingest", "embed", "dedupe"])
     p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
+    p.add_argument("--embedder", default="efficientnet-lite0", help="embed: the embedder to measure")
+    p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
     return parser

@@ -28,7 +28,8 @@ def _init_local_worker() -> None:
 
 
 class LocalExecutor:
-    """A process pool; when a worker dies, the pool is rebuilt and unfinished tasks rerun."""
+    """A process pool; when a worker dies, the pool is rebuilt and unfinished tasks rerun.
+    With one worker, tasks run in the calling process."""
 
     def __init__(self, workers: int | None = None, retries: int = 2):
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -42,6 +43,12 @@ class LocalExecutor:
 
     def map(self, fn, items):
         items = list(items)
+        if self.workers == 1:
+            # One worker: run in this process. Stages whose task already uses every core (the
+            # embedder) ask for this, and skip a process start and a second model load.
+            for item in items:
+                yield item, fn(item)
+            return
         attempts = {i: 0 for i in range(len(items))}
         context = multiprocessing.get_context("spawn")
         while attempts:

@@ -62,7 +62,7 @@ def _aligned_features(ws: Workspace, embedder: str, stored: Stored):
                         f"run `curate embed {ws.root} --embedder {embedder}` first")
     rows = [row_of[i] for i in stored.ids]
     return ([hashes[i]["pixel_sha256"] for i in stored.ids], np.array([hashes[i]["phash"] for i in stored.ids]),
-            vectors[rows])
+            np.array([hashes[i]["dhash"] for i in stored.ids]), vectors[rows])
 
 
 def _crop_loader(ws: Workspace, embedder_name: str, stored: Stored):
@@ -105,10 +105,10 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
         stored = stored_images(ws)
         if not stored.ids:
             raise UserError(f"{ws.root} has no stored images to dedupe; run curate ingest first")
-        pixel, phash, vectors = _aligned_features(ws, embedder, stored)
+        pixel, phash, dhash, vectors = _aligned_features(ws, embedder, stored)
         n = len(stored.ids)
         with bar(total=n, desc="semantic search", unit="img") as progress:
-            edges = find_edges(pixel, phash, vectors, thresholds, _crop_loader(ws, embedder, stored), mode,
+            edges = find_edges(pixel, phash, dhash, vectors, thresholds, _crop_loader(ws, embedder, stored), mode,
                                progress.update)
         labels = clusters(n, edges.i, edges.j)
         kept = choose_keep(labels, stored, keep)

@@ -4,10 +4,9 @@ Each size runs in a fresh process so its peak RSS is its own. Recall is measured
 exact brute-force pairs of the first 100k rows, which `synthetic` makes the same rows at every
 size (it draws in fixed chunks), so one exact search (cached) serves every size.
 
-    python -m curate.dedupe.bench_semantic [--sizes 100000 1000000] [--mode auto]
+    curate bench dedupe [--sizes 100000,1000000]
 """
 
-import argparse
 import concurrent.futures
 import multiprocessing
 import os
@@ -114,25 +113,3 @@ def bench(sizes=(100_000, 1_000_000), dim=1280, threshold=0.9, mode="auto") -> l
         row["precision"] = len(found & truth) / max(1, len(found))
         rows.append(row)
     return rows
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--dim", type=int, default=1280)
-    ap.add_argument("--threshold", type=float, default=0.9)
-    ap.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans", "ivf"])
-    args = ap.parse_args(argv)
-    rows = bench(tuple(args.sizes), args.dim, args.threshold, args.mode)
-    print(f"{'n':>9} {'mode':>7} {'wall s':>8} {'peak GB':>8} {'pairs':>9} {'recall':>7} {'precision':>9}  params")
-    for r in rows:
-        params = {k: v for k, v in r["params"].items() if k not in ("mode", "n", "threshold")}
-        print(f"{r['n']:>9} {r['mode']:>7} {r['wall_s']:>8.1f} {r['peak_gb']:>8.2f} {r['pairs']:>9} "
-              f"{r['recall']:>7.4f} {r['precision']:>9.4f}  {params}")
-    if len(rows) > 1:
-        a, b = rows[0], rows[-1]
-        print(f"time x{b['wall_s'] / a['wall_s']:.1f} for n x{b['n'] / a['n']:.0f} (linear would be x{b['n'] / a['n']:.0f})")
-
-
-if __name__ == "__main__":
-    main()

@@ -97,6 +97,7 @@ class Features:
     vectors: np.ndarray
     pixel: list[str]
     phash: np.ndarray
+    dhash: np.ndarray
     crops: dict  # index -> crop vectors, filled on demand by find_edges
 
 
@@ -105,7 +106,8 @@ def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Featu
     vectors = np.concatenate([embedders.embed_images(embedder, [it.image for it in items[i:i + 64]])
                               for i in range(0, len(items), 64)])
     prints = [fingerprints(it.image) for it in items]
-    return Features(vectors, [p["pixel_sha256"] for p in prints], np.array([p["phash"] for p in prints]), {})
+    return Features(vectors, [p["pixel_sha256"] for p in prints], np.array([p["phash"] for p in prints]),
+                    np.array([p["dhash"] for p in prints]), {})
 
 
 def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) -> set[tuple[int, int]]:
@@ -118,13 +120,12 @@ def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) ->
                 feats.crops[n] = crop_vectors(embedder, items[n].image)
         return feats.crops
 
-    return find_edges(feats.pixel, feats.phash, feats.vectors, thresholds, crop_vectors_for).pairs()
+    return find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, crop_vectors_for).pairs()
 
 
 def evaluate(items: list[Item], feats: Features, thresholds: Thresholds) -> dict:
     """Pair precision and recall of the dedupe tiers, overall and per transform."""
     flagged = flagged_pairs(items, feats, thresholds)
-    src = [it.source for it in items]
     report = {"overall": {"tp": 0, "fp": 0, "positives": 0}}
     report |= {name: {"tp": 0, "fp": 0, "positives": 0} for name in TRANSFORMS}
     for a, b in itertools.combinations(range(len(items)), 2):

@@ -37,3 +37,8 @@ def perceptual_pairs(hashes, radius: int) -> tuple[np.ndarray, np.ndarray, np.nd
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32)
     return (np.concatenate(found_i).astype(np.int64), np.concatenate(found_j).astype(np.int64),
             np.concatenate(found_d).astype(np.int32))
+
+
+def hamming(a, b) -> np.ndarray:
+    """Bitwise distances between two equal-length arrays of 64-bit hashes."""
+    return np.unpackbits(to_bytes(np.bitwise_xor(a, b)), axis=1).sum(axis=1)

@@ -1,7 +1,9 @@
 """The three dedupe tiers as one edge list: exact, perceptual, semantic.
 
 - exact: identical decoded pixels (identical bytes share an id already, see `copies`);
-- perceptual: 64-bit pHash within a Hamming radius (FAISS binary index);
+- perceptual: 64-bit pHash within a Hamming radius (FAISS binary index), confirmed by the
+  dHash within its own radius: on small flat graphics (emoji of one vendor) pHash alone puts
+  different gestures side by side, and union-find then chains whole families together;
 - semantic: embedding cosine; candidates come from a FAISS search at `candidate`, a pair is a
   duplicate when its cosine, or its crop-aligned cosine (verify.py), reaches `semantic`.
 An image pair joined by a stronger tier is not checked again by a weaker one.
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from curate.dedupe.perceptual import perceptual_pairs
+from curate.dedupe.perceptual import hamming, perceptual_pairs
 from curate.dedupe.semantic import semantic_pairs
 from curate.dedupe.verify import aligned_similarity
 
@@ -26,6 +28,7 @@ class Thresholds:
     aligned: float = 0.92   # crop-aligned cosine that makes a duplicate of an uncertain candidate
     candidate: float = 0.78  # below this cosine a pair is never a candidate
     phash_radius: int = 8
+    dhash_radius: int = 10
 
 
 @dataclass
@@ -51,11 +54,13 @@ def _exact_pairs(pixel: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(i, np.int64), np.array(j, np.int64)
 
 
-def find_edges(pixel: list[str], phash: np.ndarray, vectors: np.ndarray, thresholds: Thresholds,
-               crop_vectors, mode: str = "auto", progress=None) -> Edges:
+def find_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, vectors: np.ndarray,
+               thresholds: Thresholds, crop_vectors, mode: str = "auto", progress=None) -> Edges:
     """`crop_vectors(indices)` -> {index: (9, dim) crop vectors}, called once for the uncertain band."""
     ei, ej = _exact_pairs(pixel)
     pi, pj, _ = perceptual_pairs(phash, thresholds.phash_radius)
+    confirmed = hamming(dhash[pi], dhash[pj]) <= thresholds.dhash_radius
+    pi, pj = pi[confirmed], pj[confirmed]
     found = semantic_pairs(vectors, thresholds.candidate, mode=mode, progress=progress)
     joined = set(zip(ei.tolist(), ej.tolist())) | set(zip(pi.tolist(), pj.tolist()))
     fresh = np.array([(a, b) not in joined for a, b in zip(found.i.tolist(), found.j.tolist())], bool)

@@ -6,6 +6,7 @@ Names: `efficientnet-lite0` (default), `-lite1`, `-lite2`; `open_clip:ARCH:PRETR
 `hf:LOCAL_DIR`. The name is stored with every vector, so an index never mixes two.
 """
 
+import functools
 import re
 from typing import Protocol
 
@@ -58,6 +59,12 @@ def load(name: str, threads: int | None = None) -> Embedder:
     raise UserError(f"unknown embedder {name!r}; use efficientnet-lite0/1/2, open_clip:ARCH:PRETRAINED or hf:LOCAL_DIR")
 
 
+@functools.cache
+def cached(name: str, threads: int | None = None) -> Embedder:
+    """One loaded model per process and name: stages reuse it across shards."""
+    return load(name, threads)
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB, with transparency matted on white (as img2dataset does when it re-encodes)."""
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
@@ -65,4 +72,4 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
         return background
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")

@@ -3,8 +3,11 @@
 The vector is the global-average-pooled output of the last conv layer (1280-d), L2-normalised:
 the classifier's view of the image without the classifier. The PyTorch model is exported to
 ONNX once per machine and cached, because onnxruntime runs it about 5-10x faster on CPU.
+The exported graph takes uint8 HWC pixels and normalises them itself: a quarter of the bytes
+to stack and copy per batch, and no float work in Python.
 """
 
+import concurrent.futures
 import contextlib
 import importlib
 import io
@@ -19,8 +22,8 @@ from curate.embedders import to_rgb
 from curate.errors import UserError
 
 VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)[:, None, None]
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)[:, None, None]
+MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics the weights were trained with
+STD = (0.229, 0.224, 0.225)
 
 
 def cache_dir() -> Path:
@@ -47,9 +50,12 @@ def export_onnx(variant: str, path: Path) -> None:
         def __init__(self, net):
             super().__init__()
             self.net = net
+            self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1) * 255)
+            self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1) * 255)
 
-        def forward(self, pixels):
-            features = self.net.extract_features(pixels).mean((2, 3))
+        def forward(self, pixels):  # uint8, (n, height, width, 3)
+            x = (pixels.permute(0, 3, 1, 2).float() - self.mean) / self.std
+            features = self.net.extract_features(x).mean((2, 3))
             return features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     # Never call set_swish(): it swaps the net's ReLU6 for swish and silently changes the features.
@@ -62,7 +68,7 @@ def export_onnx(variant: str, path: Path) -> None:
     # A batch of 2 when tracing: with 1, the exporter may bake the batch size into reshapes.
     with warnings.catch_warnings():  # the tracer's constant-folding notes are not for users
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(2, 3, size, size),), str(tmp), input_names=["pixels"],
+        torch.onnx.export(model, (torch.zeros(2, size, size, 3, dtype=torch.uint8),), str(tmp), input_names=["pixels"],
                           output_names=["features"], dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}},
                           opset_version=17, dynamo=False)
     os.replace(tmp, path)
@@ -74,22 +80,34 @@ class EfficientNetLite:
     def __init__(self, name: str, threads: int | None = None):
         if name not in VARIANTS:
             raise UserError(f"unknown embedder {name!r}; EfficientNet-Lite variants: {', '.join(VARIANTS)}")
-        import onnxruntime as ort
-
         self.name, self.size = name, VARIANTS[name]
-        path = cache_dir() / f"{name}-pooled.onnx"
+        path = cache_dir() / f"{name}-pooled-uint8.onnx"
         if not path.exists():
             export_onnx(name, path)
+        # One single-threaded session per core, each on a slice of the batch: on 2 cores this
+        # is ~4% faster than one 2-thread session alone, and ~12% faster while the decode thread
+        # competes for the cores (a multi-threaded session stalls at every sync point).
+        self.sessions = [self._session(str(path)) for _ in range(threads or os.cpu_count() or 1)]
+        self.pool = concurrent.futures.ThreadPoolExecutor(len(self.sessions)) if len(self.sessions) > 1 else None
+
+    @staticmethod
+    def _session(path: str):
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         # The whole image squashed to a square, not a centre crop: a cropped or re-framed copy
         # must keep the content its original has.
-        image = to_rgb(image).resize((self.size, self.size), Image.Resampling.BILINEAR)
-        pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0
-        return (pixels - MEAN) / STD
+        return np.asarray(to_rgb(image).resize((self.size, self.size), Image.Resampling.BILINEAR))
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"pixels": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        batch = np.ascontiguousarray(batch, dtype=np.uint8)
+        if self.pool is None:
+            return self.sessions[0].run(None, {"pixels": batch})[0]
+        parts = [p for p in np.array_split(batch, len(self.sessions)) if len(p)]
+        runs = [self.pool.submit(s.run, None, {"pixels": p}) for s, p in zip(self.sessions, parts)]
+        return np.concatenate([r.result()[0] for r in runs])
