@@ -22,6 +22,7 @@ def test_help_lists_the_verbs():
     (["ingest", "{tmp}/ds", "--tar", "{tmp}/*.tar"], "no archive matches"),
     (["ingest", "{tmp}/ds", "--urls", "{tmp}/nourl.csv", "--scheduler", "yarn"], "no 'url' column"),
     (["query", "{tmp}/ds", "SELECT 1", "--format", "parquet"], "is not a dataset"),
+    (["ingest", "{tmp}/ds", "--folder", "{tmp}", "--encode-format", "png"], "img2dataset options"),
 ])
 def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, needle):
     (tmp_path / "list.xlsx").write_text("x")

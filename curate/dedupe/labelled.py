@@ -85,6 +85,7 @@ def build() -> list[Item]:
     items = []
     for row in sources():
         with Image.open(corpus.images_dir() / row["file"]) as im:
+            im.load()
             original = to_rgb(im)
         vendor_group = row["group"] if row["kind"] == "emoji" else ""
         items.append(Item(row["file"], "original", vendor_group, original))
@@ -155,7 +156,7 @@ if __name__ == "__main__":
     feats = features(data)
     print(f"{len(data)} images from {len(sources())} sources, {len(TRANSFORMS)} transforms")
     for semantic, radius in itertools.product([0.90, 0.92, 0.94], [4, 6, 8]):
-        r = evaluate(data, feats, Thresholds(semantic=semantic, phash_radius=radius))
-        print(f"semantic {semantic:.2f} radius {radius:2d}: precision {r['overall']['precision']:.4f} "
+        r = evaluate(data, feats, Thresholds(semantic=semantic, aligned=semantic, phash_radius=radius))
+        print(f"semantic and aligned {semantic:.2f}, pHash radius {radius:2d}: precision {r['overall']['precision']:.4f} "
               f"({r['overall']['fp']} false pairs), recall {r['overall']['recall']:.3f}; per transform "
               + " ".join(f"{t} {r[t]['recall']:.2f}/{r[t]['precision']:.3f}" for t in TRANSFORMS))

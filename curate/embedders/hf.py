@@ -1,5 +1,6 @@
 """A transformers CLIP or SigLIP folder: `hf:LOCAL_DIR`, loaded offline (local_files_only)."""
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ def _features(output):
 class HFClip:
     def __init__(self, name: str):
         import torch
-        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers import AutoImageProcessor, AutoModel
 
         folder = Path(name.removeprefix("hf:"))
         if not (folder / "config.json").is_file():
@@ -26,12 +27,11 @@ class HFClip:
         try:
             self.model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
             self.processor = AutoImageProcessor.from_pretrained(folder, local_files_only=True)
-            self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         except Exception as err:  # noqa: BLE001 - any loading failure is the folder's fault
             raise UserError(f"embedder {name!r}: cannot load ({type(err).__name__}: {err})") from None
         if not hasattr(self.model, "get_image_features"):
             raise UserError(f"embedder {name!r}: {type(self.model).__name__} is not a CLIP/SigLIP-style model")
-        self.name, self.torch = name, torch
+        self.name, self.folder, self.torch = name, folder, torch
         self.dim = int(self.model.config.projection_dim if hasattr(self.model.config, "projection_dim")
                        else self.model.config.text_config.hidden_size)
 
@@ -42,6 +42,13 @@ class HFClip:
         with self.torch.no_grad():
             out = self.model.get_image_features(pixel_values=self.torch.from_numpy(batch))
         return normalise(_features(out).numpy())
+
+    @functools.cached_property
+    def tokenizer(self):
+        """Loaded on first use: image embedding needs no tokenizer files."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         tokens = self.tokenizer(texts, padding="max_length", truncation=True, return_tensors="pt")

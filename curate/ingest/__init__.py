@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from curate import manifest
 from curate.ingest import records
-from curate.ingest.fetch import COLUMNS, FetchOptions, ingest_shard, input_path
+from curate.ingest.fetch import COLUMNS, FetchOptions, ingest_shard, input_path, make_resizer
 from curate.progress import bar
 from curate.workspace import Workspace
 
@@ -47,6 +47,7 @@ def plan(ws: Workspace, inputs: list[dict], per_shard: int) -> int:
 
 def ingest(ws: Workspace, inputs: list[dict], opts: FetchOptions, executor, params: dict) -> dict:
     """Plan inputs into shards and fetch every shard that has no images partition yet."""
+    make_resizer(opts)  # a bad option combination fails here, before any planning
     with ws.lock(), manifest.run(ws, "ingest", {**params, **dataclasses.asdict(opts)}) as run:
         new = plan(ws, inputs, opts.number_sample_per_shard)
         todo = [s for s in planned_shards(ws) if not ws.partition("images", s).exists()]

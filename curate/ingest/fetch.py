@@ -15,6 +15,7 @@ from img2dataset.downloader import Downloader
 from img2dataset.writer import WebDatasetSampleWriter
 
 from curate import manifest
+from curate.errors import UserError
 from curate.ingest import records, tar_urls
 from curate.ingest.safe_resizer import DEFAULT_MAX_PIXELS, SafeResizer
 from curate.workspace import Workspace
@@ -47,18 +48,25 @@ def input_path(ws: Workspace, shard: str) -> Path:
     return ws.raw / f"{shard}.input.parquet"
 
 
+def make_resizer(opts: FetchOptions) -> SafeResizer:
+    """img2dataset's resizer for these options; an invalid combination is the user's to fix."""
+    try:
+        return SafeResizer(
+            image_size=opts.image_size, resize_mode=opts.resize_mode, resize_only_if_bigger=opts.resize_only_if_bigger,
+            encode_quality=opts.encode_quality, encode_format=opts.encode_format, skip_reencode=opts.skip_reencode,
+            min_image_size=opts.min_image_size, max_aspect_ratio=opts.max_aspect_ratio, max_pixels=opts.max_pixels,
+        )
+    except ValueError as err:
+        raise UserError(f"img2dataset options: {err}") from None
+
+
 def _download(ws: Workspace, shard: str, opts: FetchOptions) -> None:
     # img2dataset deletes the shard file it is given, so it gets a copy of our plan.
     tmp = ws.raw / "_tmp" / f"{shard}.feather"
     tmp.parent.mkdir(exist_ok=True)
     feather.write_feather(pq.read_table(input_path(ws, shard), columns=COLUMNS), tmp, compression="uncompressed")
-    resizer = SafeResizer(
-        image_size=opts.image_size, resize_mode=opts.resize_mode, resize_only_if_bigger=opts.resize_only_if_bigger,
-        encode_quality=opts.encode_quality, encode_format=opts.encode_format, skip_reencode=opts.skip_reencode,
-        min_image_size=opts.min_image_size, max_aspect_ratio=opts.max_aspect_ratio, max_pixels=opts.max_pixels,
-    )
     downloader = Downloader(
-        sample_writer_class=WebDatasetSampleWriter, resizer=resizer, thread_count=opts.thread_count,
+        sample_writer_class=WebDatasetSampleWriter, resizer=make_resizer(opts), thread_count=opts.thread_count,
         save_caption=True, extract_exif=False, output_folder=str(ws.raw), column_list=COLUMNS,
         timeout=opts.timeout, number_sample_per_shard=opts.number_sample_per_shard,
         oom_shard_count=records.SHARD_DIGITS, compute_hash=None, verify_hash_type=None,
