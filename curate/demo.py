@@ -8,7 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from curate import corpus
+from curate import corpus, embedders
+from curate.dedupe import dedupe
+from curate.dedupe.report import write_report
+from curate.embed import embed
 from curate.errors import UserError
 from curate.executors import make_executor
 from curate.ingest import ingest
@@ -56,8 +59,16 @@ def run_demo(out, scheduler=None, workers=None) -> None:
         log.info("serving %d corpus images on %s; scraping them with img2dataset", n - len(MISSING), base_url)
         opts = FetchOptions(number_sample_per_shard=64, thread_count=16)
         ingest(ws, read_url_list(url_list), opts, make_executor(scheduler, workers), {"urls": str(url_list)})
+    log.info("embedding with %s (real ImageNet weights) and indexing in FAISS", embedders.DEFAULT)
+    embed(ws, embedders.DEFAULT, make_executor(scheduler, workers or 1), workers or 1)
+    log.info("deduplicating: exact, perceptual and semantic tiers")
+    deduped = dedupe(ws)
+    report = write_report(ws, deduped)
     status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()
     print(f"\ncurate demo: dataset in {ws.root} ({time.monotonic() - started:.0f} s)")
-    print("  images: " + ", ".join(f"{r['n']} {r['status']}" for r in status))
-    print(f"  raw shards: {ws.raw}   manifests: {ws.manifests}")
-    print(f"  try: curate query {ws.root} \"SELECT status, count(*) FROM images GROUP BY 1\"")
+    print("  images:  " + ", ".join(f"{r['n']} {r['status']}" for r in status))
+    print(f"  dedupe:  {deduped['kept']} of {deduped['images']} kept; removed "
+          + ", ".join(f"{n} {tier}" for tier, n in deduped["removed"].items()))
+    print(f"  report:  {report}  (the largest duplicate clusters, side by side)")
+    print(f"  shards:  {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
+    print(f"  try:     curate query {ws.root} \"SELECT kind, count(*) FROM duplicates GROUP BY 1\"")

@@ -36,3 +36,13 @@ def test_bench_ingest_reports_a_ratio(capsys):
     assert curate("bench", "ingest", "--urls", 40, "--rounds", 1) == 0
     out = capsys.readouterr().out
     assert "ratio" in out and "img2dataset_images_per_s" in out
+
+
+@pytest.mark.parametrize("argv,keys", [
+    (["embed", "--rounds", 1], ["bare_images_per_s", "curate_images_per_s", "ratio"]),
+    (["dedupe", "--sizes", "20000"], ["n=20000", "goal"]),
+])
+def test_benches_report(capsys, argv, keys):
+    assert curate("bench", *argv) == 0
+    out = capsys.readouterr().out
+    assert all(k in out for k in keys), out
