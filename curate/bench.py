@@ -101,7 +101,7 @@ def bench_embed(args) -> dict:
     from curate import embedders
     from curate.embed import BATCH, embed
     from curate.executors import LocalExecutor
-    from curate.raw import decode, read_shard_images
+    from curate.raw import decode, read_shard_images, to_rgb
 
     model = embedders.cached(args.embedder, os.cpu_count() or 1)
     times = {"bare": [], "curate": []}
@@ -109,7 +109,7 @@ def bench_embed(args) -> dict:
         ws = _corpus_dataset(Path(tmp) / "ds")
         shards = [p.name.removeprefix("part-").removesuffix(".parquet") for p in ws.partitions("images")]
         images = [decode(b) for s in shards for b in read_shard_images(ws, s).values()]
-        tensors = np.stack([model.preprocess(embedders.to_rgb(im)) for im in images])
+        tensors = np.stack([model.preprocess(to_rgb(im)) for im in images])
         for _ in range(args.rounds):
             start = time.perf_counter()
             for i in range(0, len(tensors), BATCH):

@@ -152,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_ingest)
 
     p = sub.add_parser("embed", help="a vector per image (manifests/embeddings) and the FAISS index",
-                       description="Embed every stored image with EMBEDDER, write manifests/embeddings and the "
-                                   "content fingerprints in manifests/hashes, then add the new vectors to "
-                                   "index/<embedder>.faiss. Shards already embedded with EMBEDDER are skipped.")
+                       description="Embed every stored image with EMBEDDER, write manifests/embeddings, then add "
+                                   "the new vectors to index/<embedder>.faiss. Shards already embedded with "
+                                   "EMBEDDER are skipped.")
     p.add_argument("dataset")
     p.add_argument("--embedder", default="efficientnet-lite0",
                    help="efficientnet-lite0 (default, bundled weights), efficientnet-lite1/2, "

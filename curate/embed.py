@@ -1,5 +1,5 @@
-"""`curate embed`: a vector per stored image (manifests/embeddings) and the content fingerprints
-for dedupe (manifests/hashes), one partition per shard; then the FAISS index is brought up to date.
+"""`curate embed`: a vector per stored image (manifests/embeddings), one partition per shard and
+embedder; then the FAISS index is brought up to date.
 
 Within a shard task, a producer thread reads, decodes and preprocesses images while the model
 runs on the previous batch (onnxruntime and Pillow both release the GIL).
@@ -16,10 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import embedders, index, manifest
-from curate.dedupe.fingerprints import fingerprints
-from curate.embedders import to_rgb
 from curate.progress import bar
-from curate.raw import decode, iter_shard_images
+from curate.raw import decode, iter_shard_images, to_rgb
 from curate.workspace import Workspace
 
 log = logging.getLogger("curate.embed")
@@ -38,13 +36,13 @@ def stored_images(ws: Workspace, shard: str) -> dict[str, str]:
 
 
 def _produce(ws: Workspace, shard: str, wanted: dict[str, str], embedder, out: queue.Queue) -> None:
-    """Read, decode, fingerprint and preprocess in tar order; None marks the end, an exception
-    is passed on to the consumer."""
+    """Read, decode and preprocess in tar order; None marks the end, an exception is passed on
+    to the consumer."""
     try:
         size = getattr(embedder, "size", None)
         for key, data in iter_shard_images(ws, shard, wanted):
             rgb = to_rgb(decode(data, draft=(size, size) if size else None))
-            out.put((wanted[key], embedder.preprocess(rgb), fingerprints(rgb)))
+            out.put((wanted[key], embedder.preprocess(rgb)))
         out.put(None)
     except BaseException as err:  # noqa: BLE001 - re-raised in the consumer
         out.put(err)
@@ -57,7 +55,7 @@ def embed_shard(root: str, embedder_name: str, threads: int, shard: str) -> int:
     producer = threading.Thread(target=_produce, args=(ws, shard, stored_images(ws, shard), embedder, prepared),
                                 daemon=True)
     producer.start()
-    ids, vectors, hashes, batch, done = [], [], [], [], False
+    ids, vectors, batch, done = [], [], [], False
     while not done:
         item = prepared.get()
         if isinstance(item, BaseException):
@@ -68,10 +66,7 @@ def embed_shard(root: str, embedder_name: str, threads: int, shard: str) -> int:
         if batch and (done or len(batch) == BATCH):
             vectors.append(embedder.embed_batch(np.stack([b[1] for b in batch])))
             ids += [b[0] for b in batch]
-            hashes += [{"id": b[0], **b[2]} for b in batch]
             batch = []
-    if not ws.partition("hashes", shard).exists():
-        manifest.write_partition(ws, "hashes", shard, hashes)
     table = manifest.to_table("embeddings", [{"id": i, "embedder": embedder_name} for i in ids])
     flat = np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, 1), np.float32)
     lists = pa.ListArray.from_arrays(np.arange(0, flat.size + 1, flat.shape[1], dtype=np.int32), flat.ravel())

@@ -49,25 +49,28 @@ class LocalExecutor:
             for item in items:
                 yield item, fn(item)
             return
-        attempts = {i: 0 for i in range(len(items))}
+        pending = set(range(len(items)))
+        stalled = 0  # pool breaks in a row with no task finished: a task that kills every worker
         context = multiprocessing.get_context("spawn")
-        while attempts:
+        while pending:
+            finished = 0
             with cf.ProcessPoolExecutor(
-                min(self.workers, len(attempts)), mp_context=context, initializer=_init_local_worker
+                min(self.workers, len(pending)), mp_context=context, initializer=_init_local_worker
             ) as pool:
-                futures = {pool.submit(fn, items[i]): i for i in attempts}
+                futures = {pool.submit(fn, items[i]): i for i in sorted(pending)}
                 try:
                     for future in cf.as_completed(futures):
                         i = futures[future]
                         result = future.result()
-                        del attempts[i]
+                        pending.discard(i)
+                        finished += 1
                         yield items[i], result
                 except cf.process.BrokenProcessPool:
-                    for i in attempts:
-                        attempts[i] += 1
-                        if attempts[i] > self.retries:
-                            raise RuntimeError(f"task {items[i]!r} lost its worker {attempts[i]} times; giving up")
-                    log.warning("a worker process died; retrying %d unfinished task(s)", len(attempts))
+                    stalled = 0 if finished else stalled + 1
+                    if stalled > self.retries:
+                        names = ", ".join(repr(items[i]) for i in sorted(pending))
+                        raise RuntimeError(f"workers keep dying on {names}; giving up") from None
+                    log.warning("a worker process died; retrying %d unfinished task(s)", len(pending))
 
 
 class DaskExecutor:

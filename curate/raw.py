@@ -32,3 +32,13 @@ def decode(data: bytes, draft: tuple[int, int] | None = None) -> Image.Image:
         image.draft("RGB", draft)
     image.load()
     return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB, with transparency matted on white (as img2dataset does when it re-encodes)."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image if image.mode == "RGB" else image.convert("RGB")

@@ -1,6 +1,6 @@
 -- version: 1
--- Content fingerprints of each stored image (written by the embed stage), for exact and
--- perceptual dedupe.
+-- Content fingerprints of each distinct stored image, written by ingest (which decodes every
+-- image anyway), for the exact and perceptual dedupe tiers.
 CREATE TABLE hashes (
     id VARCHAR,               -- images.id
     pixel_sha256 VARCHAR,     -- sha256 of the decoded RGB pixels and size

@@ -20,6 +20,10 @@ def die_once(marker_dir: str, item: int) -> int:
     return item * 10
 
 
+def always_die(_item) -> int:
+    os._exit(1)
+
+
 def where_is_torchvision_fix(_item) -> bool:
     return "curate.torchvision_compat" in sys.modules
 
@@ -31,6 +35,11 @@ def test_a_dead_worker_gets_its_task_retried(tmp_path, executor):
     with executor as ex:
         results = dict(ex.map(functools.partial(die_once, str(tmp_path)), [1, 2, 3]))
     assert results == {1: 10, 2: 20, 3: 30}
+
+
+def test_a_task_that_always_kills_its_worker_is_given_up():
+    with pytest.raises(RuntimeError, match="workers keep dying"):
+        dict(LocalExecutor(2, retries=1).map(always_die, [1, 2]))
 
 
 def test_dask_workers_preload_the_torchvision_fix():

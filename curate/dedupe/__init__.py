@@ -15,10 +15,9 @@ from curate import embedders, index, manifest
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import TIERS, Thresholds, find_edges
 from curate.dedupe.verify import crop_vectors
-from curate.embedders import to_rgb
 from curate.errors import UserError
 from curate.progress import bar
-from curate.raw import decode, read_shard_images
+from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
 
 log = logging.getLogger("curate.dedupe")

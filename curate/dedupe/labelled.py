@@ -21,7 +21,7 @@ from curate import corpus, embedders
 from curate.dedupe.fingerprints import fingerprints
 from curate.dedupe.tiers import Thresholds, find_edges
 from curate.dedupe.verify import crop_vectors
-from curate.embedders import to_rgb
+from curate.raw import to_rgb
 
 
 def _jpeg(im: Image.Image, quality: int) -> Image.Image:

@@ -7,8 +7,7 @@ import io
 from pathlib import Path
 
 from curate import manifest
-from curate.embedders import to_rgb
-from curate.raw import decode, read_shard_images
+from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
 
 THUMB = 160

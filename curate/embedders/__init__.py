@@ -63,13 +63,3 @@ def load(name: str, threads: int | None = None) -> Embedder:
 def cached(name: str, threads: int | None = None) -> Embedder:
     """One loaded model per process and name: stages reuse it across shards."""
     return load(name, threads)
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB, with transparency matted on white (as img2dataset does when it re-encodes)."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image, mask=image.getchannel("A"))
-        return background
-    return image if image.mode == "RGB" else image.convert("RGB")

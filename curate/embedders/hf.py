@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image
 
 from curate import torchvision_compat  # noqa: F401 (before transformers' vision code)
-from curate.embedders import normalise, to_rgb
+from curate.embedders import normalise
+from curate.raw import to_rgb
 from curate.errors import UserError
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image
 
 from curate import torchvision_compat  # noqa: F401 (before open_clip imports torchvision)
-from curate.embedders import normalise, to_rgb
+from curate.embedders import normalise
+from curate.raw import to_rgb
 from curate.errors import UserError
 
 

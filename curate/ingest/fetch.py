@@ -83,6 +83,9 @@ def ingest_shard(root: str, opts: FetchOptions, shard: str) -> int:
     tar_urls.install()
     if not records.raw_complete(ws, shard):
         _download(ws, shard, opts)
-    rows = records.image_rows(ws, shard, pq.read_table(input_path(ws, shard)).to_pylist(), opts.number_sample_per_shard)
+    rows, hashes = records.image_rows(ws, shard, pq.read_table(input_path(ws, shard)).to_pylist(),
+                                      opts.number_sample_per_shard)
+    # images last: its partition is what marks the shard done.
+    manifest.write_partition(ws, "hashes", shard, hashes)
     manifest.write_partition(ws, "images", shard, rows)
     return len(rows)

@@ -5,15 +5,14 @@ img2dataset dropped still gets one, with status download_failed.
 """
 
 import hashlib
-import io
 import math
 
 import pyarrow.parquet as pq
 from img2dataset.downloader import compute_key
-from PIL import Image
 
 from curate.ingest.safe_resizer import TOO_LARGE
-from curate.raw import read_shard_images
+from curate.dedupe.fingerprints import fingerprints
+from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
 
 SHARD_DIGITS = 5
@@ -38,11 +37,13 @@ def status_of(meta: dict) -> str:
     return "decode_failed"
 
 
-def image_rows(ws: Workspace, shard: str, inputs: list[dict], number_sample_per_shard: int) -> list[dict]:
+def image_rows(ws: Workspace, shard: str, inputs: list[dict], number_sample_per_shard: int):
+    """(images rows, hashes rows): the content fingerprints are taken here, where every stored
+    image is decoded once anyway, so that no later stage decodes for them again."""
     metas = {m["key"]: m for m in pq.read_table(ws.raw / f"{shard}.parquet").to_pylist()}
     stored = read_shard_images(ws, shard)
     digits = math.ceil(math.log10(number_sample_per_shard))
-    rows = []
+    rows, hashes = [], {}
     for i, item in enumerate(inputs):
         key = compute_key(i, int(shard), digits, SHARD_DIGITS)
         row = {"source": item["source"], "url": item["url"], "text": item["caption"],
@@ -52,15 +53,16 @@ def image_rows(ws: Workspace, shard: str, inputs: list[dict], number_sample_per_
             row.update(status="download_failed", error="img2dataset wrote no record for this sample")
         elif key in stored:
             data = stored[key]
-            with Image.open(io.BytesIO(data)) as im:
-                fmt = im.format.lower()
+            image = decode(data)
             row.update(
-                id=hashlib.sha256(data).hexdigest(), status="ok", format=fmt, bytes=len(data),
+                id=hashlib.sha256(data).hexdigest(), status="ok", format=image.format.lower(), bytes=len(data),
                 width=meta["width"], height=meta["height"],
                 original_width=meta["original_width"], original_height=meta["original_height"],
             )
+            if row["id"] not in hashes:
+                hashes[row["id"]] = {"id": row["id"], **fingerprints(to_rgb(image))}
         else:
             status = status_of(meta)
             row.update(status=status if status != "ok" else "download_failed", error=meta["error_message"])
         rows.append(row)
-    return rows
+    return rows, list(hashes.values())
