@@ -67,7 +67,7 @@ def _new_index(vectors: np.ndarray):
     n, dim = vectors.shape
     if n <= FLAT_MAX:
         return faiss.IndexFlatIP(dim), {"type": "IndexFlatIP"}
-    nlist = int(4 * np.sqrt(n))
+    nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants >= 39 training points per list
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)

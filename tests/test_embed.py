@@ -78,6 +78,21 @@ def test_rerun_and_incremental_index(dataset, tmp_path, real_images, capsys):
     assert meta["count"] == len(index.load(ws, "efficientnet-lite0")[1]) + 1 and len(ids) == meta["count"]
 
 
+def test_a_flat_index_that_outgrows_its_limit_becomes_ivf(dataset, tmp_path, monkeypatch):
+    copy = tmp_path / "ds"
+    shutil.copytree(dataset, copy)
+    ws = Workspace(copy)
+    for path in ws.index.iterdir():
+        path.unlink()
+    monkeypatch.setattr(index, "FLAT_MAX", 5)
+    meta = index.update(ws, "efficientnet-lite0")
+    assert meta["type"] == "IndexIVFScalarQuantizer" and meta["nprobe"] >= 1
+    faiss_index, ids, _ = index.load(ws, "efficientnet-lite0")
+    got_ids, vectors = index.read_vectors(ws, "efficientnet-lite0", meta["shards"])
+    sims, found = faiss_index.search(vectors[:1], 1)
+    assert ids[found[0, 0]] == got_ids[0] and sims[0, 0] > 0.95
+
+
 def test_dask_embeds_the_same_vectors(dataset, tmp_path):
     copy = tmp_path / "ds"
     shutil.copytree(dataset, copy)
