@@ -8,6 +8,7 @@ import logging
 import sys
 
 from curate import progress
+from curate.embedders import DEFAULT as DEFAULT_EMBEDDER
 from curate.errors import UserError
 
 log = logging.getLogger("curate")
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the new vectors to index/<embedder>.faiss. Shards already embedded with "
                                    "EMBEDDER are skipped.")
     p.add_argument("dataset")
-    p.add_argument("--embedder", default="efficientnet-lite0",
+    p.add_argument("--embedder", default=DEFAULT_EMBEDDER,
                    help="efficientnet-lite0 (default, bundled weights), efficientnet-lite1/2, "
                         "open_clip:ARCH:PRETRAINED (hub tag, weights file or local-dir:DIR), hf:LOCAL_DIR")
     _add_executor_args(p)
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "One image per cluster is kept. Needs `curate embed` first.",
                        epilog="Thresholds are calibrated on a labelled near-duplicate set: README 'Dedupe'.")
     p.add_argument("dataset")
-    p.add_argument("--embedder", default="efficientnet-lite0", help="whose vectors to compare (default: %(default)s)")
+    p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="whose vectors to compare (default: %(default)s)")
     p.add_argument("--threshold", type=float, default=d.semantic, help="semantic cosine (default: %(default)s)")
     p.add_argument("--candidate-threshold", type=float, default=d.candidate,
                    help="pairs below this cosine are never considered (default: %(default)s)")
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Benchmarks print ratios against a baseline run in the same process.")
     p.add_argument("name", choices=["ingest", "embed", "dedupe"])
     p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
-    p.add_argument("--embedder", default="efficientnet-lite0", help="embed: the embedder to measure")
+    p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
