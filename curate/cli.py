@@ -101,6 +101,28 @@ def cmd_dedupe(args) -> None:
     print(json.dumps(summary))
 
 
+def cmd_train(args) -> None:
+    from curate.workspace import Workspace
+    from model.train import TrainConfig, train
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    cfg = TrainConfig(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
+    print(json.dumps(train(Workspace.open(args.dataset), args.out, cfg, resume=args.resume)))
+
+
+def cmd_sample(args) -> None:
+    from model.sample import parse_seeds, sample
+
+    prompts = [args.prompt] if args.prompt else []
+    if args.prompts:
+        try:
+            prompts += [line.strip() for line in open(args.prompts) if line.strip()]
+        except OSError as err:
+            raise UserError(f"--prompts {args.prompts}: {err.strerror}") from None
+    print(json.dumps(sample(args.model_dir, prompts, parse_seeds(args.seeds), args.out, args.negative,
+                            args.guidance, args.steps, args.scheduler)))
+
+
 def cmd_query(args) -> None:
     from curate.query import run_query
     from curate.workspace import Workspace
@@ -188,6 +210,45 @@ def build_parser() -> argparse.ArgumentParser:
                         "(auto: exact up to 20k images, k-means above)")
     p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
     p.set_defaults(fn=cmd_dedupe)
+
+    p = sub.add_parser("train", help="train the bundled text-to-image model on images picked by a query",
+                       description="Train CuratePipeline (diffusers UNet + frozen MiniLM text encoder) on the stored "
+                                   "images that pass --where (kept by dedupe when it has run). Writes a diffusers "
+                                   "folder with a model card, loss.png and checkpoints/.",
+                       epilog="example: curate train DATASET --out model --where \"width >= 256\" --steps 2000")
+    p.add_argument("dataset")
+    p.add_argument("--out", required=True, metavar="MODEL_DIR")
+    p.add_argument("--where", metavar="SQL_PREDICATE", help="over images (and duplicates) columns; default: all")
+    p.add_argument("--preset", choices=["tiny", "small", "base"], help="model size (default: tiny, for CPU)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--resolution", type=int, help="pixels (default: the preset's)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step (default: 1)")
+    p.add_argument("--caption-dropout", type=float, help="share of captions replaced by '' (default: 0.1)")
+    p.add_argument("--dense-ratio", type=float, help="share of dense (vs short) captions (default: 0.5)")
+    p.add_argument("--ema-decay", type=float)
+    p.add_argument("--checkpoint-every", type=int, metavar="N")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--text-encoder", help="minilm (default, bundled weights) or a local transformers folder")
+    p.add_argument("--vae", metavar="LOCAL_DIR", help="a diffusers AutoencoderKL folder: train in latent space")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in MODEL_DIR")
+    p.set_defaults(fn=cmd_train)
+
+    p = sub.add_parser("sample", help="images from a trained model: prompts x seeds, contact sheet",
+                       description="Sample a trained model. Writes <out>/<sample>.png, contact_sheet.png and "
+                                   "manifests/samples (query it with `curate query OUT ...`).")
+    p.add_argument("model_dir")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompt")
+    src.add_argument("--prompts", metavar="FILE", help="one prompt per line")
+    p.add_argument("--seeds", default="0-3", help="A-B, N or a comma list (default: 0-3)")
+    p.add_argument("--negative", default="", help="negative prompt")
+    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_sample)
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, runs.",

@@ -1,1 +1,3 @@
-"""The bundled text-to-image model: diffusers trainer, sampler and novelty audit (coming in the model issue)."""
+"""The bundled text-to-image model: a diffusers pipeline, its trainer and its sampler."""
+
+from curate import torchvision_compat  # noqa: F401 (every module here imports diffusers/transformers)

@@ -1,0 +1,13 @@
+-- version: 1
+-- Images made by `curate sample`, one row per (prompt, seed); lives in the sample output folder.
+CREATE TABLE samples (
+    sample_id VARCHAR,        -- also the PNG's file name (without .png)
+    prompt VARCHAR,
+    negative VARCHAR,
+    seed BIGINT,
+    guidance FLOAT,
+    steps INTEGER,
+    scheduler VARCHAR,        -- ddim or dpm (DPM-Solver++)
+    model VARCHAR,            -- the model folder
+    path VARCHAR              -- the PNG, relative to the output folder
+);

@@ -1,0 +1,68 @@
+"""CuratePipeline: text -> image with classifier-free guidance, as a diffusers pipeline.
+
+Components: `unet` (UNet2DConditionModel), `scheduler`, `text_encoder` and `tokenizer`, and an
+optional `vae` (latent space when present, pixel space when None). `save_pretrained` writes an
+ordinary diffusers folder; `CuratePipeline.from_pretrained(folder)` reads it back.
+"""
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline, ImagePipelineOutput
+from PIL import Image
+
+from model.text import MAX_TOKENS
+
+
+class CuratePipeline(DiffusionPipeline):
+    model_cpu_offload_seq = "text_encoder->unet->vae"
+    _optional_components = ["vae"]
+
+    def __init__(self, unet, scheduler, text_encoder, tokenizer, vae=None):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
+
+    @torch.no_grad()
+    def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token states (batch, tokens, dim) and their attention mask."""
+        tokens = self.tokenizer(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True,
+                                return_tensors="pt").to(self.text_encoder.device)
+        states = self.text_encoder(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
+        return states.to(self.unet.dtype), tokens.attention_mask
+
+    def to_images(self, samples: torch.Tensor) -> list[Image.Image]:
+        if self.vae is not None:
+            samples = self.vae.decode(samples / self.vae.config.scaling_factor).sample
+        pixels = ((samples.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
+        return [Image.fromarray(p) for p in pixels.permute(0, 2, 3, 1).cpu().numpy()]
+
+    @torch.no_grad()
+    def __call__(self, prompt, negative_prompt=None, num_inference_steps: int = 50, guidance_scale: float = 3.0,
+                 generator=None, height: int | None = None, width: int | None = None, output_type: str = "pil"):
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        negatives = [negative_prompt or ""] * len(prompts) if not isinstance(negative_prompt, list) else negative_prompt
+        cond, cond_mask = self.encode_prompt(prompts)
+        uncond, uncond_mask = self.encode_prompt(negatives)
+        scale = 1 if self.vae is None else 2 ** (len(self.vae.config.block_out_channels) - 1)
+        size = self.unet.config.sample_size * scale
+        shape = (len(prompts), self.unet.config.in_channels, (height or size) // scale, (width or size) // scale)
+        generators = generator if isinstance(generator, list) else [generator] * len(prompts)
+        latents = torch.cat([torch.randn((1, *shape[1:]), generator=g, dtype=self.unet.dtype) for g in generators])
+        latents = latents.to(self.unet.device) * self.scheduler.init_noise_sigma
+        self.scheduler.set_timesteps(num_inference_steps, device=self.unet.device)
+        states = torch.cat([uncond, cond])
+        mask = torch.cat([uncond_mask, cond_mask])
+        for t in self.progress_bar(self.scheduler.timesteps):
+            model_in = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
+            eps_uncond, eps_cond = self.unet(model_in, t, encoder_hidden_states=states,
+                                             encoder_attention_mask=mask).sample.chunk(2)
+            eps = eps_uncond + guidance_scale * (eps_cond - eps_uncond)
+            latents = self.scheduler.step(eps, t, latents).prev_sample
+        if output_type == "latent":
+            return ImagePipelineOutput(images=latents)
+        return ImagePipelineOutput(images=self.to_images(latents))
+
+
+def pixels_to_tensor(images: list[Image.Image]) -> torch.Tensor:
+    """PIL images -> (n, 3, h, w) in [-1, 1], the range the model is trained in."""
+    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) for im in images])
+    return torch.from_numpy(arrays).permute(0, 3, 1, 2) / 127.5 - 1

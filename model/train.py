@@ -1,0 +1,223 @@
+"""`curate train`: train the bundled pipeline on images picked by a manifest query.
+
+Classifier-free guidance training (captions dropped to "" at --caption-dropout), dense or short
+captions mixed at --dense-ratio, aspect-ratio buckets, EMA weights, gradient accumulation,
+bf16 autocast on a GPU, checkpoints every N steps and a --resume that continues bit for bit:
+noise, timesteps and caption choices of micro-step m come from a generator seeded with
+(seed, m), and the data order from (seed, epoch), so no random state needs saving.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
+from diffusers.training_utils import EMAModel
+
+from curate.errors import UserError
+from curate.progress import bar
+from curate.workspace import Workspace
+from model import data
+from model.pipeline import CuratePipeline
+from model.presets import PRESETS, unet_config
+from model.text import MAX_TOKENS, load_text_encoder
+
+log = logging.getLogger("curate.train")
+WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    preset: str = "tiny"
+    where: str = "true"
+    steps: int = 1000
+    resolution: int | None = None      # default: the preset's
+    batch_size: int | None = None      # default: the preset's
+    learning_rate: float | None = None  # default: the preset's
+    grad_accum: int = 1
+    caption_dropout: float = 0.1
+    dense_ratio: float = 0.5
+    ema_decay: float = 0.999
+    checkpoint_every: int = 500
+    seed: int = 0
+    text_encoder: str = "minilm"
+    vae: str | None = None
+    data_workers: int = 1
+
+    def resolved(self) -> "TrainConfig":
+        if self.preset not in PRESETS:
+            raise UserError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+        p = PRESETS[self.preset]
+        return dataclasses.replace(self, resolution=self.resolution or p["resolution"],
+                                   batch_size=self.batch_size or p["batch_size"],
+                                   learning_rate=self.learning_rate or p["learning_rate"])
+
+
+class CaptionCache:
+    """Token states per caption: the text encoder is frozen and captions repeat every epoch."""
+
+    def __init__(self, tokenizer, encoder, device):
+        self.tokenizer, self.encoder, self.device, self.cache = tokenizer, encoder, device, {}
+
+    @torch.no_grad()
+    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        for caption in set(captions) - self.cache.keys():
+            # One at a time: a batch would make the numbers depend on which captions came
+            # together first, and a resumed run would drift from an uninterrupted one.
+            tokens = self.tokenizer([caption], padding="max_length", max_length=MAX_TOKENS, truncation=True,
+                                    return_tensors="pt").to(self.device)
+            states = self.encoder(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
+            self.cache[caption] = (states[0], tokens.attention_mask[0])
+        states, masks = zip(*(self.cache[c] for c in captions))
+        return torch.stack(states), torch.stack(masks)
+
+
+def micro_generator(seed: int, micro_step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + micro_step)
+
+
+def _checkpoints(out: Path) -> list[Path]:
+    return sorted((out / "checkpoints").glob("step-*.pt"))
+
+
+def _save_checkpoint(out: Path, state: dict) -> None:
+    path = out / "checkpoints" / f"step-{state['step']:07d}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    for old in _checkpoints(out)[:-2]:  # keep the last two
+        old.unlink()
+
+
+def _loss_curve(out: Path, losses: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    ax.plot(losses, lw=0.6, alpha=0.4, label="step")
+    window = max(1, len(losses) // 50)
+    smooth = [sum(losses[max(0, i - window):i + 1]) / len(losses[max(0, i - window):i + 1]) for i in range(len(losses))]
+    ax.plot(smooth, lw=1.5, label=f"mean of {window}")
+    ax.set(xlabel="step", ylabel="MSE on noise", yscale="log", title="training loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png")
+    plt.close(fig)
+
+
+def _model_card(out: Path, ws: Workspace, cfg: TrainConfig, samples: int, losses: list[float]) -> None:
+    settings = json.dumps(dataclasses.asdict(cfg), indent=2)
+    (out / "README.md").write_text(f"""---
+library_name: diffusers
+pipeline_tag: text-to-image
+tags: [curate]
+---
+# curate {cfg.preset} text-to-image model
+
+Trained by `curate train` on the dataset `{ws.root}`: {samples} images selected by
+
+```sql
+{cfg.where}
+```
+
+(stored images with status 'ok', one per distinct image, kept by dedupe when it had run).
+{cfg.steps} steps; final loss {losses[-1] if losses else float('nan'):.4f} (loss curve: loss.png).
+Weights are the EMA of the training weights. Load with
+`model.pipeline.CuratePipeline.from_pretrained("{out.name}")` or `curate sample {out.name} --prompt ...`.
+
+Training settings:
+
+```json
+{settings}
+```
+""")
+
+
+def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
+    cfg = cfg.resolved()
+    out = Path(out)
+    samples = data.select(ws, cfg.where)
+    offsets = data.member_offsets(ws, samples)
+    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
+    scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
+    torch.manual_seed(cfg.seed)  # the UNet's initial weights
+    config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
+    unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // scale}).to(device)
+    text_encoder.to(device)
+    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=1e-2)
+    ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True,
+                   model_cls=UNet2DConditionModel, model_config=unet.config)
+    step, losses = 0, []
+    if resume and _checkpoints(out):
+        state = torch.load(_checkpoints(out)[-1], weights_only=False)
+        unet.load_state_dict(state["unet"])
+        optimizer.load_state_dict(state["optimizer"])
+        ema.load_state_dict(state["ema"])
+        step, losses = state["step"], state["losses"]
+        log.info("resuming from step %d", step)
+    elif resume:
+        log.info("no checkpoint in %s: starting from scratch", out)
+    stream = data.BatchStream(ws, samples, offsets, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
+                                         prefetch_factor=4 if cfg.data_workers else None)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
+    encode = CaptionCache(tokenizer, text_encoder, device)
+    timing = {"first": step + WARMUP_STEPS, "start": None}
+    unet.train()
+    with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
+        for micro_step, pixels, shorts, denses in loader:
+            if step >= cfg.steps:
+                break
+            g = micro_generator(cfg.seed, micro_step)
+            pick = torch.rand(len(shorts), generator=g)
+            drop = torch.rand(len(shorts), generator=g)
+            captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
+                        for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
+            states, mask = encode(captions)
+            with torch.no_grad():
+                target = pixels.to(device)
+                if vae is not None:
+                    target = vae.encode(target).latent_dist.mean * vae.config.scaling_factor
+            noise = torch.randn(target.shape, generator=g).to(device)
+            timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(captions),), generator=g)
+            noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
+            with autocast:
+                pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
+            loss = torch.nn.functional.mse_loss(pred.float(), noise) / cfg.grad_accum
+            loss.backward()
+            losses_in_step = loss.item() * cfg.grad_accum
+            if (micro_step + 1) % cfg.grad_accum:
+                continue
+            torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            ema.step(unet.parameters())
+            step += 1
+            if step == timing["first"]:
+                timing["start"] = time.perf_counter()
+            losses.append(losses_in_step)
+            progress.update()
+            progress.set_postfix(loss=f"{losses_in_step:.4f}")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
+                                       "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg)})
+    timed = step - timing["first"]
+    seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
+    ema.copy_to(unet.parameters())
+    pipeline = CuratePipeline(unet=unet.eval(), scheduler=DDIMScheduler.from_config(noise_scheduler.config),
+                              text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
+    pipeline.save_pretrained(out)
+    _loss_curve(out, losses)
+    _model_card(out, ws, cfg, len(samples), losses)
+    return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
+            "seconds_per_step": seconds_per_step}

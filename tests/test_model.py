@@ -1,0 +1,155 @@
+"""The bundled model: trains on a manifest query, samples, saves, resumes bit for bit."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from curate import corpus
+from curate.workspace import Workspace
+from model.pipeline import CuratePipeline
+from model.sample import load_pipeline
+from tests.helpers import curate
+
+# Eight real pictures with distinct looks, and captions that tell them apart.
+PICTURES = {
+    "cv_baboon.jpg": "a baboon face with a red and blue nose",
+    "sk_coffee.jpg": "a cup of coffee on a saucer",
+    "sk_chelsea.jpg": "a tabby cat looking to the side",
+    "sk_rocket.jpg": "a rocket on the launch pad",
+    "cv_fruits.jpg": "a pile of fruits on a table",
+    "sk_astronaut.jpg": "an astronaut in front of a flag",
+    "cv_text_hotel.jpg": "a hotel sign at night",
+    "oc_blueman_waving.png": "a blue man waving",
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("model")
+    src = root / "src"
+    src.mkdir()
+    for name, caption in PICTURES.items():
+        shutil.copy(corpus.images_dir() / name, src / name)
+        (src / name).with_suffix(".txt").write_text(caption)
+    assert curate("ingest", root / "ds", "--folder", src, "--number-sample-per-shard", 4) == 0
+    return root / "ds"
+
+
+@pytest.fixture(scope="module")
+def short_model(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("short") / "model"
+    assert curate("train", dataset, "--out", out, "--steps", 6, "--checkpoint-every", 3) == 0
+    return out
+
+
+def test_trained_folder_is_a_diffusers_pipeline(short_model):
+    for part in ("model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "README.md", "loss.png"):
+        assert (short_model / part).exists(), part
+    assert "true" in (short_model / "README.md").read_text()  # the manifest query is in the card
+    pipe = CuratePipeline.from_pretrained(short_model)
+    assert pipe.vae is None and pipe.text_encoder.config.hidden_size == 384
+
+
+def test_save_then_load_gives_identical_samples(short_model, tmp_path):
+    pipe = load_pipeline(short_model)
+    pipe.save_pretrained(tmp_path / "copy")
+    again = load_pipeline(tmp_path / "copy")
+    a = pipe("a cup of coffee", generator=torch.Generator().manual_seed(3), num_inference_steps=8).images[0]
+    b = again("a cup of coffee", generator=torch.Generator().manual_seed(3), num_inference_steps=8).images[0]
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_sample_writes_pngs_sheet_and_manifest(short_model, tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a cup of coffee\na rocket on the launch pad\n")
+    out = tmp_path / "samples"
+    assert curate("sample", short_model, "--prompts", prompts, "--seeds", "0-2", "--steps", 5,
+                  "--scheduler", "dpm", "--out", out) == 0
+    assert len(list(out.glob("p*-s*.png"))) == 6 and (out / "contact_sheet.png").exists()
+    capsys.readouterr()
+    assert curate("query", out, "SELECT count(*) AS n, count(DISTINCT seed) AS seeds FROM samples",
+                  "--format", "json") == 0
+    assert capsys.readouterr().out.strip() == '{"n": 6, "seeds": 3}'
+
+
+def _unet_weights(folder):
+    return CuratePipeline.from_pretrained(folder).unet.state_dict()
+
+
+def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
+    args = ["--steps", 12, "--checkpoint-every", 4, "--seed", 7]
+    assert curate("train", dataset, "--out", tmp_path / "straight", *args) == 0
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", "--quiet", "train", str(dataset), "--out",
+                             str(killed), "--steps", "1000", "--checkpoint-every", "4", "--seed", "7"])
+    deadline = time.monotonic() + 300
+    while not list((killed / "checkpoints").glob("step-*.pt")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "model_index.json").exists(), "the kill must land before the run finished"
+
+    assert curate("train", dataset, "--out", killed, *args, "--resume") == 0
+    a, b = _unet_weights(tmp_path / "straight"), _unet_weights(killed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--where", "width < 0"], "selects no images"),
+    (["--where", "nonsense_column > 1"], "query failed"),
+    (["--text-encoder", "/no/such/encoder"], "unknown text encoder"),
+    (["--preset", "huge"], "invalid choice"),
+])
+def test_bad_training_input_is_one_line_exit_2(dataset, tmp_path, capsys, argv, needle):
+    try:
+        rc = curate("train", dataset, "--out", tmp_path / "m", "--steps", 1, *argv)
+    except SystemExit as exit_:  # argparse's own error for a choice
+        rc = exit_.code
+    assert rc == 2 and needle in capsys.readouterr().err
+
+
+def test_missing_shard_is_one_line_exit_2(dataset, tmp_path, capsys):
+    copy = tmp_path / "ds"
+    shutil.copytree(dataset, copy)
+    next(Workspace(copy).raw.glob("*.tar")).unlink()
+    assert curate("train", copy, "--out", tmp_path / "m", "--steps", 1) == 2
+    assert "is missing" in capsys.readouterr().err
+
+
+def _own_vs_others(dataset, samples_dir) -> list[int]:
+    """For each sample, the rank of its own training image by pixel MSE (0 = nearest)."""
+    from model.data import fit
+
+    names = list(PICTURES)
+    train = [np.asarray(fit(Image.open(corpus.images_dir() / n).convert("RGB"), (32, 32)), np.float32)
+             for n in names]
+    ranks = []
+    for i in range(len(names)):
+        sample = np.asarray(Image.open(samples_dir / f"p{i:04d}-s0.png").convert("RGB"), np.float32)
+        mse = [((sample - t) ** 2).mean() for t in train]
+        ranks.append(int(np.argsort(mse).tolist().index(i)))
+    return ranks
+
+
+@pytest.mark.slow
+def test_overfit_tiny_model_samples_its_own_training_images(dataset, tmp_path):
+    """Trainer, text conditioning and sampler work together: prompted with a training caption,
+    the model draws that caption's image, not another one."""
+    out = tmp_path / "model"
+    assert curate("train", dataset, "--out", out, "--steps", 400, "--caption-dropout", 0.1) == 0
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(PICTURES.values()) + "\n")
+    assert curate("sample", out, "--prompts", prompts, "--seeds", "0", "--steps", 50, "--out", tmp_path / "s") == 0
+    ranks = _own_vs_others(dataset, tmp_path / "s")
+    print("rank of own training image per prompt:", ranks)
+    assert sum(r == 0 for r in ranks) >= 6, ranks
