@@ -143,7 +143,54 @@ def bench_dedupe(args) -> dict:
     return result
 
 
-BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe}
+def bench_train(args) -> dict:
+    """`curate train` step time against a bare diffusers loop on tensors loaded beforehand: the
+    same UNet config, batch, optimizer and EMA, so the difference is the data pipeline."""
+    from model.presets import PRESETS, unet_config  # first: the model package installs the torchvision fix
+    from model.text import load_text_encoder
+    from model.train import TrainConfig, train
+
+    import torch
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+    from diffusers.training_utils import EMAModel
+
+    preset = PRESETS["tiny"]
+    batch, steps = preset["batch_size"], args.steps
+    times = {"bare": [], "curate": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _corpus_dataset(Path(tmp) / "ds")
+        tokenizer, encoder = load_text_encoder("minilm")
+        tokens = tokenizer(["a photo"] * batch, padding="max_length", max_length=32, return_tensors="pt")
+        with torch.no_grad():
+            states = encoder(**tokens).last_hidden_state
+        pixels = torch.rand(batch, 3, preset["resolution"], preset["resolution"]) * 2 - 1
+        scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+        for round_ in range(args.rounds):
+            result = train(ws, Path(tmp) / f"m{round_}", TrainConfig(steps=steps, checkpoint_every=10**9))
+            times["curate"].append(result["seconds_per_step"])
+            unet = UNet2DConditionModel(**unet_config("tiny", encoder.config.hidden_size))
+            optimizer = torch.optim.AdamW(unet.parameters(), lr=preset["learning_rate"], weight_decay=1e-2)
+            ema = EMAModel(unet.parameters(), decay=0.999, use_ema_warmup=True)
+            for i in range(steps):
+                if i == 3:  # same warm-up as train()'s seconds_per_step
+                    start = time.perf_counter()
+                noise = torch.randn_like(pixels)
+                t = torch.randint(0, 1000, (batch,))
+                pred = unet(scheduler.add_noise(pixels, noise, t), t, encoder_hidden_states=states,
+                            encoder_attention_mask=tokens.attention_mask).sample
+                torch.nn.functional.mse_loss(pred, noise).backward()
+                torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                ema.step(unet.parameters())
+            times["bare"].append((time.perf_counter() - start) / (steps - 3))
+    step = {side: statistics.median(t) for side, t in times.items()}
+    return {"preset": "tiny", "batch": batch, "steps": steps, "rounds": args.rounds,
+            "bare_s_per_step": round(step["bare"], 4), "curate_s_per_step": round(step["curate"], 4),
+            "ratio": round(step["bare"] / step["curate"], 3), "goal": ">= 0.9"}
+
+
+BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe, "train": bench_train}
 
 
 def run_bench(name: str, args) -> None:

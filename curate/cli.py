@@ -261,10 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measured throughput ratios against a baseline in the same run",
                        description="Benchmarks print ratios against a baseline run in the same process.")
-    p.add_argument("name", choices=["ingest", "embed", "dedupe"])
+    p.add_argument("name", choices=["ingest", "embed", "dedupe", "train"])
     p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
+    p.add_argument("--steps", type=int, default=40, help="train: steps per round")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
     return parser

@@ -24,6 +24,8 @@ from curate.workspace import Workspace
 log = logging.getLogger("curate.demo")
 # Two URLs the server does not have: the demo shows that failures are rows, not crashes.
 MISSING = ("missing/deleted-photo.jpg", "missing/moved-drawing.png")
+TRAIN_STEPS = 600  # about a minute on 2 cores: a smoke run that shows the whole loop, not a good model
+PROMPTS = ("thumbs up sign", "a cup of coffee on a saucer", "clip art of a man waving", "a hotel sign")
 
 
 def _fresh_workspace(out: Path) -> Workspace:
@@ -64,11 +66,21 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     log.info("deduplicating: exact, perceptual and semantic tiers")
     deduped = dedupe(ws)
     report = write_report(ws, deduped)
+    log.info("training the tiny model on the %d kept images (%d steps on the CPU)", deduped["kept"], TRAIN_STEPS)
+    from model.sample import sample
+    from model.train import TrainConfig, train
+
+    model_dir = ws.root / "model"
+    trained = train(ws, model_dir, TrainConfig(steps=TRAIN_STEPS, checkpoint_every=TRAIN_STEPS))
+    sampled = sample(model_dir, list(PROMPTS), list(range(4)), ws.root / "samples", steps=25)
     status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()
     print(f"\ncurate demo: dataset in {ws.root} ({time.monotonic() - started:.0f} s)")
     print("  images:  " + ", ".join(f"{r['n']} {r['status']}" for r in status))
     print(f"  dedupe:  {deduped['kept']} of {deduped['images']} kept; removed "
           + ", ".join(f"{n} {tier}" for tier, n in deduped["removed"].items()))
     print(f"  report:  {report}  (the largest duplicate clusters, side by side)")
+    print(f"  model:   {model_dir}  ({trained['steps']} steps, final loss {trained['final_loss']:.3f}; "
+          f"loss curve {model_dir / 'loss.png'})")
+    print(f"  samples: {sampled['contact_sheet']}  ({len(PROMPTS)} prompts x 4 seeds)")
     print(f"  shards:  {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
     print(f"  try:     curate query {ws.root} \"SELECT kind, count(*) FROM duplicates GROUP BY 1\"")

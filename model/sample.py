@@ -36,7 +36,7 @@ def load_pipeline(model_dir):
     folder = Path(model_dir)
     if not (folder / "model_index.json").is_file():
         raise UserError(f"{folder} is not a trained model (no model_index.json); run `curate train` first")
-    pipe = CuratePipeline.from_pretrained(folder)
+    pipe = CuratePipeline.from_pretrained(folder, low_cpu_mem_usage=False)  # no accelerate needed
     pipe.set_progress_bar_config(disable=True)
     return pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
