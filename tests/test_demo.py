@@ -27,9 +27,17 @@ def test_demo_scrapes_every_corpus_image(tmp_path, capsys):
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(ok) == len(corpus.catalog())
     assert len(rows) - len(ok) == 2 and all(r["status"] == "download_failed" for r in rows if r not in ok)
-    assert f"{len(ok)} ok, 2 download_failed" in capsys.readouterr().out
-    # Rerunning replaces the demo's own folder...
-    assert curate("demo", "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(ok)} ok, 2 download_failed" in printed
+    for part in ("dedupe.html", "contact_sheet.png", "loss.png"):
+        assert part in printed
+    assert (out / "reports" / "dedupe.html").exists() and (out / "samples" / "contact_sheet.png").exists()
+    assert (out / "model" / "model_index.json").exists()
+    # A rerun replaces the demo's own folder (checked without a second full run)...
+    from curate.demo import _fresh_workspace
+
+    (out / "leftover.txt").write_text("from the last demo")
+    assert not (_fresh_workspace(out).root / "leftover.txt").exists()
     # ...and never a folder it did not make.
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep me")

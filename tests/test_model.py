@@ -86,13 +86,18 @@ def _unet_weights(folder):
     return CuratePipeline.from_pretrained(folder).unet.state_dict()
 
 
+def _train_command(dataset, out, *args) -> list[str]:
+    # Every run in a fresh process of its own, as a user runs them: the same environment for
+    # all three (thread pools and other process state left by earlier tests cannot differ).
+    return [sys.executable, "-m", "curate.cli", "--quiet", "train", str(dataset), "--out", str(out), *map(str, args)]
+
+
 def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
-    args = ["--steps", 12, "--checkpoint-every", 4, "--seed", 7]
-    assert curate("train", dataset, "--out", tmp_path / "straight", *args) == 0
+    args = ["--checkpoint-every", 4, "--seed", 7]
+    subprocess.run(_train_command(dataset, tmp_path / "straight", "--steps", 12, *args), check=True)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "curate.cli", "--quiet", "train", str(dataset), "--out",
-                             str(killed), "--steps", "1000", "--checkpoint-every", "4", "--seed", "7"])
+    proc = subprocess.Popen(_train_command(dataset, killed, "--steps", 1000, *args))
     deadline = time.monotonic() + 300
     while not list((killed / "checkpoints").glob("step-*.pt")):
         assert proc.poll() is None and time.monotonic() < deadline
@@ -101,7 +106,7 @@ def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
     proc.wait()
     assert not (killed / "model_index.json").exists(), "the kill must land before the run finished"
 
-    assert curate("train", dataset, "--out", killed, *args, "--resume") == 0
+    subprocess.run(_train_command(dataset, killed, "--steps", 12, *args, "--resume"), check=True)
     a, b = _unet_weights(tmp_path / "straight"), _unet_weights(killed)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
