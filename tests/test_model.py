@@ -168,3 +168,27 @@ def test_overfit_tiny_model_samples_its_own_training_images(dataset, tmp_path):
     print("rank of own training image per prompt:", ranks)
     # Chance would put one of eight first; 2000 CPU steps put five or more (README 'Train').
     assert sum(r == 0 for r in ranks) >= 5, ranks
+
+
+def test_latent_space_with_a_local_vae_and_text_encoder(dataset, tmp_path):
+    """Loading code only: a tiny random VAE and BERT text encoder written by the test (never a
+    default), trained two steps on and sampled from."""
+    from diffusers import AutoencoderKL
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    vae_dir, text_dir = tmp_path / "vae", tmp_path / "text"
+    AutoencoderKL(block_out_channels=(32, 32), down_block_types=("DownEncoderBlock2D",) * 2,
+                  up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=32,
+                  sample_size=32).save_pretrained(vae_dir)
+    text_dir.mkdir()
+    (text_dir / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cup", "of",
+                                                  "coffee", "cat"]) + "\n")
+    BertTokenizer(str(text_dir / "vocab.txt")).save_pretrained(text_dir)
+    BertModel(BertConfig(vocab_size=10, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64)).save_pretrained(text_dir)
+    out = tmp_path / "model"
+    assert curate("train", dataset, "--out", out, "--steps", 2, "--vae", vae_dir, "--text-encoder", text_dir) == 0
+    pipe = load_pipeline(out)
+    assert pipe.vae is not None and pipe.unet.config.in_channels == 4 and pipe.unet.config.sample_size == 16
+    image = pipe("a cup of coffee", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.size == (32, 32)

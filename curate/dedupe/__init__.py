@@ -66,7 +66,7 @@ def _aligned_features(ws: Workspace, embedder: str, stored: Stored):
 
 def _crop_loader(ws: Workspace, embedder_name: str, stored: Stored):
     def crop_vectors_for(indices: list[int]) -> dict[int, np.ndarray]:
-        embedder = embedders.load(embedder_name)
+        embedder = embedders.cached(embedder_name)
         by_shard = {}
         for n in indices:
             by_shard.setdefault(stored.location[n][0], []).append(n)

@@ -103,7 +103,7 @@ class Features:
 
 
 def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Features:
-    embedder = embedders.load(embedder_name)
+    embedder = embedders.cached(embedder_name)
     vectors = np.concatenate([embedders.embed_images(embedder, [it.image for it in items[i:i + 64]])
                               for i in range(0, len(items), 64)])
     prints = [fingerprints(it.image) for it in items]
@@ -113,7 +113,7 @@ def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Featu
 
 def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) -> set[tuple[int, int]]:
     """The pairs the dedupe stage's tiers would join (before union-find)."""
-    embedder = embedders.load(embedders.DEFAULT)
+    embedder = embedders.cached(embedders.DEFAULT)
 
     def crop_vectors_for(indices):
         for n in indices:
