@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import embedders, index, manifest
+from curate.errors import UserError
 from curate.progress import bar
 from curate.raw import decode, iter_shard_images, to_rgb
 from curate.workspace import Workspace
@@ -41,7 +42,10 @@ def _produce(ws: Workspace, shard: str, wanted: dict[str, str], embedder, out: q
     try:
         size = getattr(embedder, "size", None)
         for key, data in iter_shard_images(ws, shard, wanted):
-            rgb = to_rgb(decode(data, draft=(size, size) if size else None))
+            try:
+                rgb = to_rgb(decode(data, draft=(size, size) if size else None))
+            except (OSError, ValueError) as err:  # ingest decoded it once; a damaged shard file can still fail
+                raise UserError(f"raw/{shard}.tar looks damaged: its image {key} no longer decodes ({err})") from None
             out.put((wanted[key], embedder.preprocess(rgb)))
         out.put(None)
     except BaseException as err:  # noqa: BLE001 - re-raised in the consumer

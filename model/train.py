@@ -173,6 +173,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
     encode = CaptionCache(tokenizer, text_encoder, device)
     timing = {"first": step + WARMUP_STEPS, "start": None}
+    step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
         for micro_step, pixels, shorts, denses in loader:
@@ -195,7 +196,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
                 pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
             loss = torch.nn.functional.mse_loss(pred.float(), noise) / cfg.grad_accum
             loss.backward()
-            losses_in_step = loss.item() * cfg.grad_accum
+            step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
             if (micro_step + 1) % cfg.grad_accum:
                 continue
             torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -205,9 +206,10 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
             step += 1
             if step == timing["first"]:
                 timing["start"] = time.perf_counter()
-            losses.append(losses_in_step)
+            losses.append(step_loss)
             progress.update()
-            progress.set_postfix(loss=f"{losses_in_step:.4f}")
+            progress.set_postfix(loss=f"{step_loss:.4f}")
+            step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg)})

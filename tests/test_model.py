@@ -48,7 +48,7 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def short_model(dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("short") / "model"
-    assert curate("train", dataset, "--out", out, "--steps", 6, "--checkpoint-every", 3) == 0
+    assert curate("train", dataset, "--out", out, "--steps", 6, "--checkpoint-every", 3, "--grad-accum", 2) == 0
     return out
 
 
