@@ -107,7 +107,7 @@ def bench_embed(args) -> dict:
     times = {"bare": [], "curate": []}
     with tempfile.TemporaryDirectory() as tmp:
         ws = _corpus_dataset(Path(tmp) / "ds")
-        shards = [p.name.removeprefix("part-").removesuffix(".parquet") for p in ws.partitions("images")]
+        shards = ws.partition_names("images")
         images = [decode(b) for s in shards for b in read_shard_images(ws, s).values()]
         tensors = np.stack([model.preprocess(to_rgb(im)) for im in images])
         for _ in range(args.rounds):

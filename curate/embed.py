@@ -83,7 +83,7 @@ def embed(ws: Workspace, embedder_name: str, executor, workers: int) -> dict:
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     embedders.cached(embedder_name, threads)  # fail fast on a bad name or missing weights, before any task
     with ws.lock(), manifest.run(ws, "embed", {"embedder": embedder_name}) as run:
-        shards = [p.name.removeprefix("part-").removesuffix(".parquet") for p in ws.partitions("images")]
+        shards = ws.partition_names("images")
         todo = [s for s in shards if not index.embedding_partition(ws, embedder_name, s).exists()]
         if len(todo) < len(shards):
             log.info("skipping %d shards already embedded with %s", len(shards) - len(todo), embedder_name)

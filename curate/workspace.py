@@ -57,6 +57,10 @@ class Workspace:
     def partitions(self, table: str) -> list[Path]:
         return sorted(self.table_dir(table).glob("part-*.parquet"))
 
+    def partition_names(self, table: str) -> list[str]:
+        """The names of a table's partitions: part-<name>.parquet -> <name>."""
+        return [p.name.removeprefix("part-").removesuffix(".parquet") for p in self.partitions(table)]
+
     def save_config(self, stage: str, params: dict) -> None:
         """Record the resolved settings of the last run of each stage in dataset.yaml."""
         path = self.root / "dataset.yaml"

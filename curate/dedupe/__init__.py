@@ -35,14 +35,18 @@ class Stored:
     location: list[tuple[str, str]]  # (shard, key) of its first row
 
 
-def stored_images(ws: Workspace) -> Stored:
+def first_rows(ws: Workspace) -> tuple[dict[str, dict], dict[str, int]]:
+    """The first-ingested `images` row of each distinct stored image, and its number of rows."""
     table = manifest.read_table(ws, "images").filter(pc.equal(pc.field("status"), "ok"))
-    rows = sorted(table.select(["id", "width", "height", "shard", "key"]).to_pylist(),
-                  key=lambda r: (r["shard"], r["key"]))
     first, copies = {}, {}
-    for r in rows:
+    for r in sorted(table.to_pylist(), key=lambda r: (r["shard"], r["key"])):
         first.setdefault(r["id"], r)
         copies[r["id"]] = copies.get(r["id"], 0) + 1
+    return first, copies
+
+
+def stored_images(ws: Workspace) -> Stored:
+    first, copies = first_rows(ws)
     ids = list(first)
     return Stored(ids, np.array([copies[i] for i in ids]),
                   np.array([first[i]["width"] * first[i]["height"] for i in ids], np.int64),

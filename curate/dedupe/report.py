@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from curate import manifest
+from curate.dedupe import first_rows
 from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
 
@@ -32,10 +33,7 @@ def _thumb(data: bytes) -> str:
 
 def write_report(ws: Workspace, summary: dict, max_clusters: int = 40) -> Path:
     dups = manifest.read_table(ws, "duplicates").to_pylist()
-    first = {}
-    for r in sorted(manifest.read_table(ws, "images").to_pylist(), key=lambda r: (r["shard"], r["key"])):
-        if r["status"] == "ok":
-            first.setdefault(r["id"], r)
+    first, _ = first_rows(ws)
     groups = {}
     for r in dups:
         groups.setdefault(r["cluster"], []).append(r)
