@@ -1,0 +1,1 @@
+"""Novelty audits: match generated samples back to their nearest training images."""

@@ -1,0 +1,1 @@
+"""Dense hierarchical captions grounded in detectors (DESIGN.md section 5)."""
