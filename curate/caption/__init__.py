@@ -1,1 +1,82 @@
-"""Dense hierarchical captions grounded in detectors (DESIGN.md section 5)."""
+"""`curate caption`: a hierarchical caption per stored image (manifests/captions, DESIGN.md
+section 5), one partition per raw shard, grounded in detectors; a VLM, when given, writes only
+the summary and never overrides a detector's count."""
+
+import functools
+import logging
+import time
+
+import pyarrow.parquet as pq
+
+from curate import manifest
+from curate.caption.detect import DETECTORS
+from curate.caption.image import caption_image
+from curate.errors import UserError
+from curate.progress import bar
+from curate.raw import iter_shard_images
+from curate.workspace import Workspace
+
+log = logging.getLogger("curate.caption")
+
+
+def parse_detectors(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return DETECTORS
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown:
+        raise UserError(f"unknown detector {', '.join(unknown)}; choose from {', '.join(DETECTORS)}")
+    return names
+
+
+def captioner_name(detectors, vlm_dir: str | None) -> str:
+    return (f"vlm:{vlm_dir}" if vlm_dir else "template") + "+" + ",".join(detectors)
+
+
+@functools.cache
+def _vlm(vlm_dir: str | None):
+    if vlm_dir is None:
+        return None
+    from curate.caption.vlm import load
+
+    return load(vlm_dir)
+
+
+def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, shard: str) -> dict:
+    ws = Workspace(root)
+    rows = pq.read_table(ws.partition("images", shard), columns=["id", "key", "text", "status"]).to_pylist()
+    wanted = {}
+    for r in rows:
+        if r["status"] == "ok":
+            wanted.setdefault(r["id"], r)  # byte-identical copies share a caption
+    by_key = {r["key"]: r for r in wanted.values()}
+    out, seconds = [], {}
+    started = time.perf_counter()
+    for key, data in iter_shard_images(ws, shard, by_key):
+        image = by_key[key]
+        row = caption_image(data, image["text"], detectors, _vlm(vlm_dir))
+        for name, s in row.pop("seconds", {}).items():
+            seconds[name] = seconds.get(name, 0.0) + s
+        out.append({"id": image["id"], "captioner": captioner_name(detectors, vlm_dir), **row})
+    manifest.write_partition(ws, "captions", shard, out)
+    return {"images": len(out), "seconds": seconds, "wall": time.perf_counter() - started}
+
+
+def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = None) -> dict:
+    if vlm_dir is not None:
+        _vlm(vlm_dir)  # fail fast on a bad checkpoint folder, before any task
+    with ws.lock(), manifest.run(ws, "caption", {"detectors": list(detectors), "vlm": vlm_dir}) as run:
+        shards = ws.partition_names("images")
+        todo = [s for s in shards if not ws.partition("captions", s).exists()]
+        if len(todo) < len(shards):
+            log.info("skipping %d shards already captioned", len(shards) - len(todo))
+        task = functools.partial(caption_shard, str(ws.root), tuple(detectors), vlm_dir)
+        total, seconds = 0, {}
+        with executor as ex, bar(total=len(todo), desc="caption", unit="shard") as progress:
+            for _shard, result in ex.map(task, todo):
+                total += result["images"]
+                for name, s in result["seconds"].items():
+                    seconds[name] = seconds.get(name, 0.0) + s
+                progress.update()
+        run.add(rows_in=len(shards), rows_out=total)
+    return {"shards_captioned": len(todo), "captions": total, "seconds": seconds}

@@ -1,0 +1,107 @@
+"""One stored image -> one `captions` row, whatever the image: a file that will not decode, a
+1x1 pixel or a 10,000 x 200 banner each get a row with a clear status, never an exception."""
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image
+
+from curate.caption import describe, ocr
+from curate.caption.detect import DETECTORS, detect
+from curate.caption.records import Facts
+from curate.raw import to_rgb
+
+MIN_SIDE = 16         # below this no detector has anything to work with
+BANNER_ASPECT = 6.0   # longer than this: body and hand models (square inputs) would see a sliver
+MAX_SIDE = 1280       # larger images are scaled down first (the detectors' own inputs are smaller still)
+VERSIONS = {"people": "mediapipe 0.10.21", "text": "rapidocr 3.10.0"}
+
+
+def _decode(data: bytes) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    return np.asarray(to_rgb(image))
+
+
+def _scaled(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    if scale == 1.0:
+        return rgb, 1.0
+    return np.asarray(Image.fromarray(rgb).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                  Image.BILINEAR)), scale
+
+
+def _unscale(record: dict, scale: float) -> None:
+    """Boxes back to stored-image pixels."""
+    if scale == 1.0:
+        return
+
+    def fix(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "box" and v:
+                    node[k] = [round(x / scale) for x in v]
+                else:
+                    fix(v)
+        elif isinstance(node, list):
+            for v in node:
+                fix(v)
+    fix(record)
+
+
+def _banner_text(rgb: np.ndarray) -> list:
+    """Text along a banner, read in overlapping near-square windows along its long side."""
+    h, w = rgb.shape[:2]
+    flip = h > w
+    img = rgb.transpose(1, 0, 2) if flip else rgb
+    short, long_ = img.shape[0], img.shape[1]
+    step = 4 * short
+    lines = []
+    for x in range(0, max(1, long_ - short), int(step * 0.8)):
+        for line in ocr.read(np.ascontiguousarray(img[:, x:x + step])):
+            b = line.box
+            line.box = [b[0] + x, b[1], b[2] + x, b[3]]
+            if flip:
+                line.box = [line.box[1], line.box[0], line.box[3], line.box[2]]
+            if not any(abs(line.box[0] - o.box[0]) < short and line.text == o.text for o in lines):
+                lines.append(line)
+    return lines
+
+
+def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=None) -> dict:
+    row = {"status": "ok", "error": None}
+    try:
+        rgb = _decode(data)
+    except Exception as err:  # noqa: BLE001 - any decoder failure is this image's status, not a crash
+        return {**row, "status": "undecodable", "error": f"{type(err).__name__}: {err}"}
+    h, w = rgb.shape[:2]
+    scale = 1.0
+    if min(h, w) < MIN_SIDE:
+        facts = Facts(width=w, height=h, medium="unknown", uncertain=[f"image is {w}x{h} px: too small for detectors"])
+        row.update(status="too_small", error=f"{w}x{h} px is below {MIN_SIDE} px")
+    elif max(h, w) / min(h, w) > BANNER_ASPECT:
+        facts = detect(rgb, ())
+        facts.uncertain.append(f"{w}x{h} px banner: only text was read (people and hands not searched)")
+        if "text" in detectors:
+            facts.text = _banner_text(rgb)
+        row.update(status="banner", error=f"aspect ratio {max(h, w) / min(h, w):.0f}:1; text only")
+    else:
+        small, scale = _scaled(rgb)
+        facts = detect(small, detectors)
+        facts.width, facts.height = w, h
+    summary = vlm.describe(rgb, facts, original) if vlm is not None and row["status"] == "ok" else None
+    provenance = {"summary": f"vlm:{vlm.name}" if summary else "template",
+                  "people": VERSIONS["people"] if {"people", "hands"} & set(detectors) else "not run",
+                  "text": VERSIONS["text"] if "text" in detectors else "not run"}
+    record = describe.record(facts, original, summary, provenance)
+    _unscale(record, scale)
+    counts = record["counts"]
+    row.update(caption=record, short=describe.short(record), dense=describe.dense(record),
+               people=counts["people"], faces=counts["faces"], hands=counts["hands"],
+               fingers=counts["fingers_extended"], text_in_image=" | ".join(t["text"] for t in record["text"]),
+               seconds=facts.seconds)
+    return row

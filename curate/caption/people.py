@@ -1,0 +1,115 @@
+"""People: faces (mediapipe face detection) and bodies (mediapipe pose), one person per body.
+
+mediapipe's legacy pose finds one person per call, so after each body is found its box is
+painted out and pose runs again (up to MAX_PEOPLE): the people of a group photo are found one
+by one. Sides are the person's own: pose landmark 11 is the left shoulder of the person, so
+handedness comes from the body, not from the hand model's mirrored-selfie label.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from curate.caption.records import Box
+
+MAX_PEOPLE = 6
+SEEN = 0.5              # landmark visibility above which a joint counts as seen
+FACE_SCORE = 0.6
+# mediapipe pose landmark indices
+NOSE, L_EYE, R_EYE = 0, 2, 5
+SHOULDER, ELBOW, WRIST, HIP, KNEE, ANKLE = (11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28)
+HAND_TIPS = ((17, 19, 21), (18, 20, 22))  # pinky, index, thumb per side
+
+
+@functools.cache
+def _faces():
+    import mediapipe as mp
+
+    return mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=FACE_SCORE)
+
+
+@functools.cache
+def _pose():
+    import mediapipe as mp
+
+    # model_complexity=1 is the pose model shipped in the wheel (0 and 2 would be downloaded)
+    return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, min_detection_confidence=0.5)
+
+
+@dataclass
+class Body:
+    points: np.ndarray      # 33 x (x, y) in pixels
+    seen: np.ndarray        # 33 visibilities
+
+    def visible(self, *idx: int) -> bool:
+        return all(self.seen[i] > SEEN for i in idx)
+
+    @property
+    def box(self) -> Box:
+        pts = self.points[self.seen > SEEN]
+        x0, y0 = pts.min(0)
+        x1, y1 = pts.max(0)
+        pad = 0.1 * max(x1 - x0, y1 - y0)
+        return [int(x0 - pad), int(y0 - 2 * pad), int(x1 + pad), int(y1 + pad)]
+
+    @property
+    def kind(self) -> str:
+        if any(self.visible(HIP[s], KNEE[s]) for s in (0, 1)):
+            return "full" if any(self.visible(ANKLE[s]) or self.visible(KNEE[s]) for s in (0, 1)) else "upper"
+        return "upper"
+
+    def arm_visible(self, side: int) -> bool:
+        return self.visible(SHOULDER[side], ELBOW[side]) or self.visible(ELBOW[side], WRIST[side])
+
+    def hand_region(self, side: int) -> tuple[np.ndarray, float] | None:
+        """Where to look for this arm's hand: a square around the wrist and the hand points,
+        about twice the forearm long."""
+        if not self.visible(WRIST[side]) and not self.visible(ELBOW[side]):
+            return None
+        wrist, elbow = self.points[WRIST[side]], self.points[ELBOW[side]]
+        tips = self.points[list(HAND_TIPS[side])]
+        centre = (wrist + tips.mean(0)) / 2
+        forearm = np.linalg.norm(wrist - elbow)
+        shoulders = np.linalg.norm(self.points[SHOULDER[0]] - self.points[SHOULDER[1]])
+        return centre, max(1.6 * forearm, 0.8 * shoulders, 48.0)
+
+    def face_seen(self) -> bool:
+        return self.visible(NOSE, L_EYE, R_EYE)
+
+
+def faces(image: np.ndarray) -> list[tuple[Box, float]]:
+    h, w = image.shape[:2]
+    out = []
+    for d in _faces().process(image).detections or []:
+        b = d.location_data.relative_bounding_box
+        out.append(([int(b.xmin * w), int(b.ymin * h), int((b.xmin + b.width) * w), int((b.ymin + b.height) * h)],
+                    float(d.score[0])))
+    return out
+
+
+def bodies(image: np.ndarray) -> list[Body]:
+    """Each person's pose, found one at a time by painting out those already found."""
+    work = image.copy()
+    h, w = image.shape[:2]
+    fill = image.reshape(-1, 3).mean(0).astype(np.uint8)
+    found = []
+    for _ in range(MAX_PEOPLE):
+        result = _pose().process(work)
+        if result.pose_landmarks is None:
+            break
+        lm = result.pose_landmarks.landmark
+        body = Body(np.array([[p.x * w, p.y * h] for p in lm], dtype=np.float32),
+                    np.array([p.visibility for p in lm], dtype=np.float32))
+        # a body needs both shoulders seen, or a face and one shoulder: a few stray joints on a
+        # texture are not a person
+        if not (body.visible(*SHOULDER) or (body.face_seen() and (body.visible(SHOULDER[0]) or body.visible(SHOULDER[1])))):
+            break
+        found.append(body)
+        x0, y0, x1, y1 = body.box
+        work[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = fill
+    return found
+
+
+def inside(point, box: Box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]

@@ -1,0 +1,70 @@
+"""`curate caption --report`: reports/captions.html, each image beside its caption, with the
+people (blue), hands (green, or orange where fingers were not countable) and text lines (red)
+the detectors found drawn on it, so a person can check the counts by eye."""
+
+import html
+from pathlib import Path
+
+from PIL import ImageDraw
+
+from curate import manifest
+from curate.dedupe.report import STYLE
+from curate.raw import decode, read_shard_images, to_rgb
+from curate.thumbs import data_uri
+from curate.workspace import Workspace
+
+SIZE = 320
+COLOURS = {"person": (40, 110, 230), "hand": (30, 170, 60), "uncounted": (240, 140, 0), "text": (220, 40, 40)}
+SHEET_STYLE = STYLE + """
+.row{display:flex;gap:16px;background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px;margin:0 0 14px}
+.row img{max-width:%dpx;max-height:%dpx;border-radius:4px;background:#eee}
+.row p{margin:4px 0;font-size:14px} .short{font-weight:600} .unc{color:#a60}
+""" % (SIZE, SIZE)
+
+
+def draw(image, caption: dict):
+    """A copy of `image` with the record's boxes drawn (line width scaled to the image)."""
+    image = image.copy()
+    pen = ImageDraw.Draw(image)
+    width = max(1, round(max(image.size) / 200))
+    hands = list(caption["hands"])
+    for person in caption["people"]:
+        pen.rectangle(person["box"], outline=COLOURS["person"], width=width)
+        hands += [a["hand"] for a in person["arms"] if a["hand"]]
+    for hand in hands:
+        pen.rectangle(hand["box"], outline=COLOURS["hand" if hand["countable"] else "uncounted"], width=width)
+        if hand["countable"]:
+            pen.text((hand["box"][0] + 2, hand["box"][1] + 1), str(hand["fingers_extended"]), fill=COLOURS["hand"])
+    for line in caption["text"]:
+        pen.rectangle(line["box"], outline=COLOURS["text"], width=width)
+    return image
+
+
+def write_sheet(ws: Workspace, limit: int = 60) -> Path:
+    """The `limit` captions with the most detector findings (people, hands, text) first."""
+    captions = [r for r in manifest.read_table(ws, "captions").to_pylist() if r["caption"]]
+    captions.sort(key=lambda r: (-(r["hands"] + r["people"] + bool(r["text_in_image"])), r["id"]))
+    captions = captions[:limit]
+    where = {}
+    for r in manifest.read_table(ws, "images").select(["id", "shard", "key", "status"]).to_pylist():
+        if r["status"] == "ok":
+            where.setdefault(r["id"], (r["shard"], r["key"]))
+    wanted = {}
+    for r in captions:
+        shard, key = where[r["id"]]
+        wanted.setdefault(shard, []).append(key)
+    data = {(s, k): b for s, keys in wanted.items() for k, b in read_shard_images(ws, s, keys).items()}
+    parts = [f"<!doctype html><meta charset=utf-8><title>curate captions: {html.escape(ws.root.name)}</title>",
+             f"<style>{SHEET_STYLE}</style><h1>Captions in {html.escape(str(ws.root))}</h1>",
+             "<p>Boxes: <b style='color:#286ee6'>people</b>, <b style='color:#1eaa3c'>hands with a finger count</b>, "
+             "<b style='color:#f08c00'>hands not countable</b>, <b style='color:#dc2828'>text</b>.</p>"]
+    for r in captions:
+        image = draw(to_rgb(decode(data[where[r["id"]]])), r["caption"])
+        unc = "".join(f"<p class=unc>uncertain: {html.escape(u)}</p>" for u in r["caption"]["uncertain"])
+        parts.append(f"<div class=row><img src='{data_uri(image, SIZE)}'><div>"
+                     f"<p class=short>{html.escape(r['short'])}</p><p>{html.escape(r['dense'])}</p>{unc}"
+                     f"<p><small>{html.escape(r['captioner'])} &middot; {r['status']}</small></p></div></div>")
+    out = ws.root / "reports" / "captions.html"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(parts))
+    return out
