@@ -42,12 +42,19 @@ def _vlm(vlm_dir: str | None):
     return load(vlm_dir)
 
 
-def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, shard: str) -> dict:
+def _kept_ids(ws: Workspace) -> set[str]:
+    if not ws.partitions("duplicates"):
+        raise UserError("--kept-only needs a dedupe first: run `curate dedupe` on this dataset")
+    return {r["id"] for r in manifest.read_table(ws, "duplicates").select(["id", "keep"]).to_pylist() if r["keep"]}
+
+
+def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, kept_only: bool, shard: str) -> dict:
     ws = Workspace(root)
     rows = pq.read_table(ws.partition("images", shard), columns=["id", "key", "text", "status"]).to_pylist()
+    kept = _kept_ids(ws) if kept_only else None
     wanted = {}
     for r in rows:
-        if r["status"] == "ok":
+        if r["status"] == "ok" and (kept is None or r["id"] in kept):
             wanted.setdefault(r["id"], r)  # byte-identical copies share a caption
     by_key = {r["key"]: r for r in wanted.values()}
     out, seconds = [], {}
@@ -62,15 +69,20 @@ def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, sh
     return {"images": len(out), "seconds": seconds, "wall": time.perf_counter() - started}
 
 
-def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = None) -> dict:
+def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = None, kept_only: bool = False) -> dict:
+    """Caption each shard not captioned yet. `kept_only` captions only the images dedupe kept
+    (what training reads); a later run without it does not go back to fill in the rest."""
     if vlm_dir is not None:
         _vlm(vlm_dir)  # fail fast on a bad checkpoint folder, before any task
-    with ws.lock(), manifest.run(ws, "caption", {"detectors": list(detectors), "vlm": vlm_dir}) as run:
+    if kept_only:
+        _kept_ids(ws)
+    params = {"detectors": list(detectors), "vlm": vlm_dir, "kept_only": kept_only}
+    with ws.lock(), manifest.run(ws, "caption", params) as run:
         shards = ws.partition_names("images")
         todo = [s for s in shards if not ws.partition("captions", s).exists()]
         if len(todo) < len(shards):
             log.info("skipping %d shards already captioned", len(shards) - len(todo))
-        task = functools.partial(caption_shard, str(ws.root), tuple(detectors), vlm_dir)
+        task = functools.partial(caption_shard, str(ws.root), tuple(detectors), vlm_dir, kept_only)
         total, seconds = 0, {}
         with executor as ex, bar(total=len(todo), desc="caption", unit="shard") as progress:
             for _shard, result in ex.map(task, todo):

@@ -10,6 +10,7 @@ from curate.caption import hands as hand_search
 from curate.caption import ocr
 from curate.caption.people import bodies, faces, inside
 from curate.caption.records import Arm, Facts, Person
+from curate.progress import native_stderr_silenced
 
 SIDES = ("left", "right")
 DETECTORS = ("people", "hands", "text")
@@ -18,7 +19,8 @@ DETECTORS = ("people", "hands", "text")
 @contextmanager
 def _timed(seconds: dict, name: str):
     t = time.perf_counter()
-    yield
+    with native_stderr_silenced():
+        yield
     seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
 
 

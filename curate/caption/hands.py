@@ -18,6 +18,9 @@ from curate.caption.records import Box, Hand
 CROP_PX = 256          # crops are scaled to this side before the palm detector sees them
 MIN_COUNT_PX = 40      # a hand smaller than this (longest side, stored pixels) is never counted
 MIN_COUNT_SCORE = 0.8  # nor one whose presence score is lower
+STRAIGHT = 0.5      # cosine between knuckle->middle joint and middle joint->tip
+REACH = 1.05        # tip-to-wrist over middle-joint-to-wrist distance
+THUMB_REACH = 0.8   # thumb tip to little-finger knuckle, in palm lengths
 FINGERS = {"thumb": (1, 2, 3, 4), "index": (5, 6, 7, 8), "middle": (9, 10, 11, 12),
            "ring": (13, 14, 15, 16), "pinky": (17, 18, 19, 20)}
 
@@ -59,16 +62,17 @@ def _cos(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def fingers_extended(points: np.ndarray) -> int:
-    """Extended fingers: a finger is extended when its joints are nearly straight and its tip is
-    farther from the wrist (or, for the thumb, from the index knuckle) than its middle joint."""
-    wrist, index_mcp = points[0], points[5]
-    n = 0
-    for name, (a, b, c, d) in FINGERS.items():
-        straight = _cos(points[b] - points[a], points[c] - points[b]) > 0.6 and \
-            _cos(points[c] - points[b], points[d] - points[c]) > 0.6
-        anchor = index_mcp if name == "thumb" else wrist
-        reaches = np.linalg.norm(points[d] - anchor) > np.linalg.norm(points[b] - anchor) * (1.2 if name == "thumb" else 1.0)
-        n += bool(straight and reaches)
+    """Extended fingers from landmark geometry, scale-free (lengths in palm lengths, wrist to
+    middle knuckle). A finger is extended when its middle joint is fairly straight and its tip is
+    farther from the wrist than that joint; the thumb, when its tip is far from the little
+    finger's knuckle (a tucked thumb lies across the palm). Thresholds: README, captions."""
+    wrist = points[0]
+    palm = np.linalg.norm(points[9] - wrist) + 1e-9
+    n = int(np.linalg.norm(points[4] - points[17]) / palm > THUMB_REACH)
+    for name, (mcp, pip, _dip, tip) in FINGERS.items():
+        if name != "thumb":
+            straight = _cos(points[pip] - points[mcp], points[tip] - points[pip]) > STRAIGHT
+            n += bool(straight and np.linalg.norm(points[tip] - wrist) > REACH * np.linalg.norm(points[pip] - wrist))
     return n
 
 

@@ -53,23 +53,34 @@ def _unscale(record: dict, scale: float) -> None:
     fix(record)
 
 
+def _inside(a: list[int], b: list[int]) -> bool:
+    """Box a lies mostly (80%) within box b."""
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h >= 0.8 * max(1, (a[2] - a[0]) * (a[3] - a[1]))
+
+
 def _banner_text(rgb: np.ndarray) -> list:
-    """Text along a banner, read in overlapping near-square windows along its long side."""
-    h, w = rgb.shape[:2]
-    flip = h > w
+    """Text along a banner, read in windows 8 short sides long that overlap by half, so any line
+    up to 4 short sides long is whole in one window; pieces of a line cut by a window edge, and
+    lines read twice, are dropped."""
+    flip = rgb.shape[0] > rgb.shape[1]
     img = rgb.transpose(1, 0, 2) if flip else rgb
-    short, long_ = img.shape[0], img.shape[1]
-    step = 4 * short
+    short, long_ = img.shape[:2]
     lines = []
-    for x in range(0, max(1, long_ - short), int(step * 0.8)):
-        for line in ocr.read(np.ascontiguousarray(img[:, x:x + step])):
-            b = line.box
-            line.box = [b[0] + x, b[1], b[2] + x, b[3]]
-            if flip:
-                line.box = [line.box[1], line.box[0], line.box[3], line.box[2]]
-            if not any(abs(line.box[0] - o.box[0]) < short and line.text == o.text for o in lines):
-                lines.append(line)
-    return lines
+    for x in range(0, max(1, long_ - 4 * short), 4 * short):
+        for line in ocr.read(np.ascontiguousarray(img[:, x:x + 8 * short])):
+            line.box = [line.box[0] + x, line.box[1], line.box[2] + x, line.box[3]]
+            lines.append(line)
+    lines.sort(key=lambda t: -len(t.text))
+    kept = []
+    for line in lines:
+        if not any(_inside(line.box, k.box) for k in kept):
+            kept.append(line)
+    kept.sort(key=lambda t: t.box[0])
+    for line in kept if flip else ():
+        line.box = [line.box[1], line.box[0], line.box[3], line.box[2]]
+    return kept
 
 
 def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=None) -> dict:

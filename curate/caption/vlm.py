@@ -53,10 +53,11 @@ class VLM:
         inputs = self.processor(images=Image.fromarray(rgb), text=text, return_tensors="pt")
         with torch.no_grad():
             out = self.model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
-        prompt_ids = inputs["input_ids"]
-        if out.shape[1] >= prompt_ids.shape[1] and torch.equal(out[:, :prompt_ids.shape[1]], prompt_ids):
-            out = out[:, prompt_ids.shape[1]:]  # decoder-only models echo the prompt
-        return self.processor.batch_decode(out, skip_special_tokens=True)[0].strip()
+        # decoder-only and prefix-conditioned models (LLaVA, BLIP) echo the prompt: keep what follows it
+        prompt_ids = inputs["input_ids"][0]
+        n = min(len(prompt_ids), out.shape[1])
+        echoed = int((out[0, :n] == prompt_ids[:n]).long().cumprod(0).sum())
+        return self.processor.batch_decode(out[:, echoed:], skip_special_tokens=True)[0].strip()
 
 
 def load(folder: str) -> VLM:

@@ -1,0 +1,38 @@
+"""Tiny random-weight vision-language checkpoints, built and saved by the tests (never
+downloaded): they test the loading and prompting code, never caption quality."""
+
+import re
+from pathlib import Path
+
+import model  # noqa: F401  (torchvision fix before transformers)
+
+
+def _vocab(words: str) -> list[str]:
+    tokens = sorted(set(re.findall(r"[a-z]+|[0-9]|[^\sa-z0-9]", words.lower())))
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + tokens
+
+
+def blip(out: Path, words: str, favourite: str = "hands") -> Path:
+    """A BLIP captioner whose word-level vocabulary covers `words` (the prompt's words). Random
+    weights would mostly emit special tokens, which decode to nothing; a bias towards one word
+    makes the generated text visible."""
+    import torch
+    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizer(vocab={token: i for i, token in enumerate(_vocab(words))}, do_lower_case=True)
+    processor = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
+    torch.manual_seed(0)
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+    config = BlipConfig(
+        vision_config=dict(small, image_size=32, patch_size=8),
+        text_config=dict(small, vocab_size=len(tokenizer), max_position_embeddings=256, encoder_hidden_size=32,
+                         bos_token_id=tokenizer.cls_token_id, pad_token_id=tokenizer.pad_token_id,
+                         sep_token_id=tokenizer.sep_token_id),
+        projection_dim=32)
+    vlm = BlipForConditionalGeneration(config)
+    with torch.no_grad():
+        vlm.text_decoder.cls.predictions.bias[tokenizer.convert_tokens_to_ids(favourite)] = 20.0
+    vlm.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
