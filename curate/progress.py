@@ -1,6 +1,8 @@
 """Progress bars and logging shared by every stage; `--quiet` turns both down."""
 
+import contextlib
 import logging
+import os
 import sys
 
 from tqdm import tqdm
@@ -24,3 +26,19 @@ def setup(quiet: bool = False) -> None:
 
 def bar(iterable=None, **kwargs) -> tqdm:
     return tqdm(iterable, disable=QUIET, dynamic_ncols=True, **kwargs)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Native libraries (mediapipe's TFLite and absl) write start-up warnings straight to file
+    descriptor 2, past Python's logging; they say nothing a user can act on. Exceptions still
+    reach Python."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
