@@ -94,7 +94,8 @@ def cmd_dedupe(args) -> None:
 
     ws = Workspace.open(args.dataset)
     thresholds = Thresholds(semantic=args.threshold, candidate=args.candidate_threshold,
-                            phash_radius=args.perceptual_bits, dhash_radius=args.dhash_bits)
+                            phash_radius=args.perceptual_bits, dhash_radius=args.dhash_bits,
+                            pixel_region=args.pixel_region)
     summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode)
     if args.report:
         summary["report"] = str(write_report(ws, summary))
@@ -203,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pHash Hamming radius (default: %(default)s)")
     p.add_argument("--dhash-bits", type=int, default=d.dhash_radius,
                    help="dHash Hamming radius that must confirm a pHash match (default: %(default)s)")
+    p.add_argument("--pixel-region", type=int, default=d.pixel_region,
+                   help="largest region, in pixels of 64x64 thumbnails, on which two aligned images may disagree "
+                        "and still be duplicates (default: %(default)s)")
     p.add_argument("--keep", default="largest", choices=["largest", "earliest"],
                    help="which member to keep: largest resolution then earliest ingested, or earliest")
     p.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans", "ivf"],

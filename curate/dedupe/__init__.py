@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from curate import embedders, index, manifest
+from curate.dedupe import pixels
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import TIERS, Thresholds, find_edges
 from curate.dedupe.verify import crop_vectors
@@ -68,22 +69,22 @@ def _aligned_features(ws: Workspace, embedder: str, stored: Stored):
             np.array([hashes[i]["dhash"] for i in stored.ids]), vectors[rows])
 
 
-def _crop_loader(ws: Workspace, embedder_name: str, stored: Stored):
-    def crop_vectors_for(indices: list[int]) -> dict[int, np.ndarray]:
-        embedder = embedders.cached(embedder_name)
+def _loader(ws: Workspace, stored: Stored, compute, desc: str):
+    """`indices` -> {index: compute(decoded RGB image)}, reading each shard once."""
+    def load(indices: list[int]) -> dict[int, np.ndarray]:
         by_shard = {}
         for n in indices:
             by_shard.setdefault(stored.location[n][0], []).append(n)
         out = {}
-        with bar(total=len(indices), desc="verify crops", unit="img") as progress:
+        with bar(total=len(indices), desc=desc, unit="img") as progress:
             for shard, members in by_shard.items():
                 data = read_shard_images(ws, shard, [stored.location[n][1] for n in members])
                 for n in members:
-                    out[n] = crop_vectors(embedder, to_rgb(decode(data[stored.location[n][1]])))
+                    out[n] = compute(to_rgb(decode(data[stored.location[n][1]])))
                     progress.update()
         return out
 
-    return crop_vectors_for
+    return load
 
 
 def choose_keep(labels: np.ndarray, stored: Stored, policy: str) -> np.ndarray:
@@ -111,8 +112,9 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
         pixel, phash, dhash, vectors = _aligned_features(ws, embedder, stored)
         n = len(stored.ids)
         with bar(total=n, desc="semantic search", unit="img") as progress:
-            edges = find_edges(pixel, phash, dhash, vectors, thresholds, _crop_loader(ws, embedder, stored), mode,
-                               progress.update)
+            crops = _loader(ws, stored, lambda im: crop_vectors(embedders.cached(embedder), im), "verify crops")
+            thumbs = _loader(ws, stored, pixels.thumbnail, "pixel check")
+            edges = find_edges(pixel, phash, dhash, vectors, thresholds, crops, thumbs, mode, progress.update)
         labels = clusters(n, edges.i, edges.j)
         kept = choose_keep(labels, stored, keep)
         tier = np.full(n, len(TIERS))  # strongest tier touching each image; len(TIERS) = none

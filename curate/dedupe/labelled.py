@@ -12,12 +12,13 @@ whether that is a duplicate is a policy choice, not a fact.
 """
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from curate import corpus, embedders
+from curate.dedupe import pixels
 from curate.dedupe.fingerprints import fingerprints
 from curate.dedupe.tiers import Thresholds, find_edges
 from curate.dedupe.verify import crop_vectors
@@ -100,6 +101,7 @@ class Features:
     phash: np.ndarray
     dhash: np.ndarray
     crops: dict  # index -> crop vectors, filled on demand by find_edges
+    thumbs: dict  # index -> pixels.thumbnail, likewise
 
 
 def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Features:
@@ -108,55 +110,74 @@ def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Featu
                               for i in range(0, len(items), 64)])
     prints = [fingerprints(it.image) for it in items]
     return Features(vectors, [p["pixel_sha256"] for p in prints], np.array([p["phash"] for p in prints]),
-                    np.array([p["dhash"] for p in prints]), {})
+                    np.array([p["dhash"] for p in prints]), {}, {})
 
 
 def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) -> set[tuple[int, int]]:
     """The pairs the dedupe stage's tiers would join (before union-find)."""
     embedder = embedders.cached(embedders.DEFAULT)
 
-    def crop_vectors_for(indices):
-        for n in indices:
-            if n not in feats.crops:
-                feats.crops[n] = crop_vectors(embedder, items[n].image)
-        return feats.crops
+    def cached(store: dict, compute):
+        def load(indices):
+            for n in indices:
+                if n not in store:
+                    store[n] = compute(items[n].image)
+            return store
+        return load
 
-    return find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, crop_vectors_for).pairs()
+    return find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds,
+                      cached(feats.crops, lambda im: crop_vectors(embedder, im)),
+                      cached(feats.thumbs, pixels.thumbnail)).pairs()
+
+
+def _codes(values: list[str]) -> np.ndarray:
+    return np.unique(values, return_inverse=True)[1]
 
 
 def evaluate(items: list[Item], feats: Features, thresholds: Thresholds) -> dict:
-    """Pair precision and recall of the dedupe tiers, overall and per transform."""
-    flagged = flagged_pairs(items, feats, thresholds)
-    report = {"overall": {"tp": 0, "fp": 0, "positives": 0}}
-    report |= {name: {"tp": 0, "fp": 0, "positives": 0} for name in TRANSFORMS}
-    for a, b in itertools.combinations(range(len(items)), 2):
-        ia, ib = items[a], items[b]
-        if ia.vendor_group and ia.vendor_group == ib.vendor_group and ia.source != ib.source:
-            continue  # the same emoji by another vendor: not scored
-        same, hit = ia.source == ib.source, (a, b) in flagged
-        buckets = ["overall"] + [t for t in {ia.transform, ib.transform} if t in TRANSFORMS]
-        for name in buckets:
-            report[name]["fp"] += hit and not same
-        if same:
-            report["overall"]["positives"] += 1
-            report["overall"]["tp"] += hit
-            pair = {ia.transform, ib.transform}
-            if "original" in pair and len(pair) == 2:
-                name = (pair - {"original"}).pop()
-                report[name]["positives"] += 1
-                report[name]["tp"] += hit
+    """Pair precision and recall of the dedupe tiers, overall and per transform.
+
+    Recall per transform counts (original, copy) pairs; precision per transform counts every
+    false pair that involves such a copy (copy-copy pairs of one source are not credited)."""
+    n = len(items)
+    hit = np.zeros((n, n), bool)
+    for a, b in flagged_pairs(items, feats, thresholds):
+        hit[a, b] = hit[b, a] = True
+    a, b = np.triu_indices(n, 1)
+    source = _codes([it.source for it in items])
+    group = np.array([it.vendor_group for it in items])
+    transform = np.array([it.transform for it in items])
+    same = source[a] == source[b]
+    scored = same | (group[a] == "") | (group[a] != group[b])  # the same emoji by another vendor: not scored
+    a, b, same = a[scored], b[scored], same[scored]
+    hit, false = hit[a, b], hit[a, b] & ~same
+    report = {"overall": {"tp": int((hit & same).sum()), "fp": int(false.sum()), "positives": int(same.sum()),
+                          "false_pairs": [(items[x].source, items[x].transform, items[y].source, items[y].transform)
+                                          for x, y in zip(a[false], b[false])]}}
+    for name in TRANSFORMS:
+        involved = (transform[a] == name) | (transform[b] == name)
+        copy = same & involved & ((transform[a] == "original") | (transform[b] == "original"))
+        report[name] = {"tp": int((hit & copy).sum()), "fp": int((false & involved).sum()), "positives": int(copy.sum())}
     for r in report.values():
         r["recall"] = r["tp"] / max(1, r["positives"])
         r["precision"] = r["tp"] / max(1, r["tp"] + r["fp"])
     return report
 
 
+def _line(label: str, r: dict) -> str:
+    return (f"{label}: precision {r['overall']['precision']:.4f} ({r['overall']['fp']} false pairs), recall "
+            f"{r['overall']['recall']:.3f}; per transform recall/precision "
+            + " ".join(f"{t} {r[t]['recall']:.2f}/{r[t]['precision']:.3f}" for t in TRANSFORMS))
+
+
 if __name__ == "__main__":
     data = build()
     feats = features(data)
     print(f"{len(data)} images from {len(sources())} sources, {len(TRANSFORMS)} transforms")
-    for semantic, radius in itertools.product([0.90, 0.92, 0.94], [4, 6, 8]):
-        r = evaluate(data, feats, Thresholds(semantic=semantic, aligned=semantic, phash_radius=radius))
-        print(f"semantic and aligned {semantic:.2f}, pHash radius {radius:2d}: precision {r['overall']['precision']:.4f} "
-              f"({r['overall']['fp']} false pairs), recall {r['overall']['recall']:.3f}; per transform "
-              + " ".join(f"{t} {r[t]['recall']:.2f}/{r[t]['precision']:.3f}" for t in TRANSFORMS))
+    default = Thresholds()
+    for region in [5, 10, 15, 20, 30, pixels.SIZE ** 2]:
+        print(_line(f"pixel region {region:4d}", evaluate(data, feats, replace(default, pixel_region=region))))
+    for semantic, radius in itertools.product([0.90, 0.92, 0.94], [6, 8, 10]):
+        r = evaluate(data, feats, replace(default, semantic=semantic, aligned=semantic, phash_radius=radius))
+        print(_line(f"semantic and aligned {semantic:.2f}, pHash radius {radius:2d}", r))
+    print("false pairs at the defaults:", *evaluate(data, feats, default)["overall"]["false_pairs"], sep="\n  ")
