@@ -178,6 +178,20 @@ def test_caption_errors_are_one_line(tmp_path, capsys):
     assert "unknown detector elbows" in err[0] and "not a transformers checkpoint" in err[1]
 
 
+class Spy:
+    """A processor that records the text it is given (the prompt the model receives)."""
+
+    def __init__(self, processor):
+        self.processor, self.sent = processor, []
+
+    def __call__(self, *args, **kwargs):
+        self.sent.append(kwargs["text"])
+        return self.processor(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.processor, name)
+
+
 def test_vlm_summary_is_prompted_with_detector_counts(tmp_path):
     from curate.caption import vlm
     from curate.caption.detect import detect
@@ -190,16 +204,9 @@ def test_vlm_summary_is_prompted_with_detector_counts(tmp_path):
     assert "two people" in question and "two faces" in question and "two men with a ball" in question
     folder = tiny_models.blip(tmp_path / "blip", question + " a photo of man men ball")
     loaded = vlm.load(str(folder))
-    sent = []
-    processor = loaded.processor
-
-    def spy(*args, **kwargs):
-        sent.append(kwargs["text"])
-        return processor(*args, **kwargs)
-
-    loaded.processor = type("Spy", (), {"__call__": staticmethod(spy), "batch_decode": processor.batch_decode})()
+    loaded.processor = spy = Spy(loaded.processor)
     summary = loaded.describe(rgb, detect(rgb), "two men with a ball")
-    assert sent == [question] and "hands" in summary
+    assert spy.sent == [question] and "hands" in summary
     # through the stage: the summary is the model's, the counts are still the detectors'
     ws = _small_dataset(tmp_path, ["cv_basketball1.jpg"])
     assert curate("caption", ws.root, "--vlm", folder) == 0
@@ -207,3 +214,18 @@ def test_vlm_summary_is_prompted_with_detector_counts(tmp_path):
     assert row["caption"]["provenance"]["summary"] == f"vlm:{folder}" and row["people"] == 2
     assert row["caption"]["summary"].startswith("hands") and row["short"].endswith("with two people.")
     assert row["captioner"].startswith(f"vlm:{folder}")
+
+
+def test_chat_vlm_gets_the_prompt_in_a_user_turn(tmp_path):
+    from curate.caption import vlm
+    from curate.caption.records import Facts
+    from tests import tiny_models
+
+    facts = Facts(48, 48, "photo")
+    question = vlm.prompt(facts, "hello")
+    loaded = vlm.load(str(tiny_models.llava(tmp_path / "llava", question)))
+    assert loaded.chat
+    loaded.processor = spy = Spy(loaded.processor)
+    summary = loaded.describe(np.zeros((48, 48, 3), np.uint8), facts, "hello")
+    assert spy.sent[0].startswith("user: <image> " + question) and spy.sent[0].endswith("assistant:")
+    assert isinstance(summary, str) and question not in summary  # the echoed prompt is cut off

@@ -36,3 +36,33 @@ def blip(out: Path, words: str, favourite: str = "hands") -> Path:
     vlm.save_pretrained(out)
     processor.save_pretrained(out)
     return out
+
+
+def llava(out: Path, words: str) -> Path:
+    """A LLaVA-style chat VLM (CLIP vision tower, Llama text model, a chat template)."""
+    import torch
+    from transformers import (BertTokenizer, CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration, LlavaProcessor)
+
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = BertTokenizer(vocab={t: i for i, t in enumerate(_vocab(words + " user assistant"))}, do_lower_case=True)
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    template = ("{% for m in messages %}{{ m['role'] }}: {% for c in m['content'] %}{% if c['type'] == 'image' %}"
+                "<image> {% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
+                "{% if add_generation_prompt %}assistant:{% endif %}")
+    processor = LlavaProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                  crop_size={"height": 32, "width": 32}),
+                               tokenizer=tokenizer, patch_size=8, vision_feature_select_strategy="default",
+                               chat_template=template, image_token="<image>", num_additional_image_tokens=1)
+    torch.manual_seed(0)
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(**small, image_size=32, patch_size=8),
+        text_config=LlamaConfig(**small, num_key_value_heads=2, vocab_size=len(tokenizer), max_position_embeddings=512,
+                                pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
+                                eos_token_id=tokenizer.sep_token_id),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"), vision_feature_select_strategy="default",
+        vision_feature_layer=-1)
+    LlavaForConditionalGeneration(config).save_pretrained(out)
+    processor.save_pretrained(out)
+    return out

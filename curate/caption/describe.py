@@ -30,7 +30,7 @@ def people_phrase(counts: dict) -> str:
     parts = [number(counts["people"], "person", "people")] if counts["people"] else []
     if counts["hands"]:
         parts.append(number(counts["hands"], "hand") + " visible")
-    return ", ".join(parts)
+    return " and ".join(parts)
 
 
 def sentence(head: str, counts: dict, texts: list[str]) -> str:

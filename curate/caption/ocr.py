@@ -2,8 +2,8 @@
 
 Settings measured on the corpus (README, captions): the angle classifier is off (scraped
 images are upright) and the short side is scaled to 480 px rather than 736, which reads the
-same signs and pages about three times faster; lines scoring under MIN_SCORE are dropped
-(they are mostly texture read as letters).
+same signs and pages about three times faster; lines scoring under MIN_SCORE, or with a
+single letter or digit, are dropped (they are mostly texture read as letters).
 """
 
 import functools
@@ -14,6 +14,7 @@ import numpy as np
 from curate.caption.records import TextLine
 
 MIN_SCORE = 0.8
+MIN_CHARS = 2  # a lone letter or digit is nearly always a texture or an edge read as one
 SHORT_SIDE = 480
 
 
@@ -38,7 +39,7 @@ def read(image: np.ndarray) -> list[TextLine]:
     lines = []
     for text, score, quad in zip(result.txts or (), result.scores or (), result.boxes if result.boxes is not None else ()):
         text = text.strip()
-        if score >= MIN_SCORE and text:
+        if score >= MIN_SCORE and sum(c.isalnum() for c in text) >= MIN_CHARS:
             q = np.asarray(quad)
             lines.append(TextLine(text, [int(q[:, 0].min()), int(q[:, 1].min()), int(q[:, 0].max()), int(q[:, 1].max())],
                                   round(float(score), 3)))
