@@ -1,14 +1,13 @@
 """`curate dedupe --report`: an HTML contact sheet of the largest clusters, so a person can see
 what was merged. Thumbnails are embedded, so the page opens offline and can be mailed around."""
 
-import base64
 import html
-import io
 from pathlib import Path
 
 from curate import manifest
 from curate.dedupe import first_rows
 from curate.raw import decode, read_shard_images, to_rgb
+from curate.thumbs import data_uri
 from curate.workspace import Workspace
 
 THUMB = 160
@@ -24,11 +23,7 @@ figure.keep img{border-color:#2a9d3a} .kind{font-weight:600}
 
 
 def _thumb(data: bytes) -> str:
-    image = to_rgb(decode(data))
-    image.thumbnail((THUMB, THUMB))
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+    return data_uri(to_rgb(decode(data)), THUMB)
 
 
 def write_report(ws: Workspace, summary: dict, max_clusters: int = 40) -> Path:
