@@ -190,7 +190,19 @@ def bench_train(args) -> dict:
             "ratio": round(step["bare"] / step["curate"], 3), "goal": ">= 0.9"}
 
 
-BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe, "train": bench_train}
+def bench_audit(args) -> dict:
+    """Samples audited per second against 10k and 100k training images (curate/audit/bench.py)."""
+    from curate.audit.bench import bench
+
+    result = {}
+    for r in bench():
+        result[f"n={r['n']}"] = (f"{r['samples_per_s']:.1f} samples/s ({r['samples']} samples in {r['seconds']:.1f} s; "
+                                 f"embedding them alone: {r['embed_only_per_s']:.1f}/s)")
+    result["goal"] = ">= 20 samples/s on 2 cores at 100k"
+    return result
+
+
+BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe, "train": bench_train, "audit": bench_audit}
 
 
 def run_bench(name: str, args) -> None:

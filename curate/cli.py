@@ -131,6 +131,17 @@ def cmd_query(args) -> None:
     run_query(Workspace.open(args.dataset), args.sql, args.format, args.out)
 
 
+def cmd_audit(args) -> None:
+    from curate.audit import audit
+    from curate.audit.verdict import Thresholds
+    from curate.workspace import Workspace
+
+    thresholds = Thresholds(copy_tile_l2=args.copy_tile_l2, copy_similarity=args.copy_similarity,
+                            near_similarity=args.near_similarity)
+    print(json.dumps(audit(Workspace.open(args.dataset), args.samples, args.out, args.embedder, args.k, thresholds,
+                           text_noise=not args.no_text_noise)))
+
+
 def cmd_demo(args) -> None:
     from curate.demo import run_demo
 
@@ -254,6 +265,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_sample)
 
+    from curate.audit import K as AUDIT_K
+    from curate.audit.verdict import Thresholds as AuditThresholds
+
+    d = AuditThresholds()
+    p = sub.add_parser("audit", help="are samples novel, or copies of training images? -> manifests/audit, report.html",
+                       description="Embed each sample with the embedder of DATASET's index, find its --k nearest "
+                                   "training images in FAISS, compare pixels with Carlini's tiled L2 and give "
+                                   "each pair a verdict: novel, near or copy. Writes OUT/manifests/audit and "
+                                   "OUT/report.html (OUT: the samples folder unless --out).",
+                       epilog="Thresholds are calibrated on the labelled near-duplicate set and a memorising "
+                              "model: README 'Audit'.")
+    p.add_argument("dataset")
+    p.add_argument("--samples", required=True, metavar="DIR",
+                   help="a `curate sample` output folder, or any folder of .png/.jpg images")
+    p.add_argument("--out", metavar="DIR", help="where manifests/audit and report.html go (default: the samples folder)")
+    p.add_argument("--embedder", help="the index to search (default: the one the dataset was embedded with)")
+    p.add_argument("--k", type=int, default=AUDIT_K, help="nearest training images compared per sample (default: %(default)s)")
+    p.add_argument("--copy-tile-l2", type=float, default=d.copy_tile_l2,
+                   help="tiled L2 at or below which a sample is a copy (default: %(default)s)")
+    p.add_argument("--copy-similarity", type=float, default=d.copy_similarity,
+                   help="cosine a copy needs as well (default: %(default)s)")
+    p.add_argument("--near-similarity", type=float, default=d.near_similarity,
+                   help="cosine from which a sample is near (default: %(default)s)")
+    p.add_argument("--no-text-noise", action="store_true",
+                   help="skip the model-side score (first-step text-conditional noise norm)")
+    p.set_defaults(fn=cmd_audit)
+
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, runs.",
                        epilog="example: curate query DATASET \"SELECT status, count(*) FROM images GROUP BY 1\"")
@@ -265,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measured throughput ratios against a baseline in the same run",
                        description="Benchmarks print ratios against a baseline run in the same process.")
-    p.add_argument("name", choices=["ingest", "embed", "dedupe", "train"])
+    from curate.bench import BENCHES
+
+    p.add_argument("name", choices=list(BENCHES))
     p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from curate import corpus, embedders
+from curate.audit import audit
 from curate.dedupe import dedupe
 from curate.dedupe.report import write_report
 from curate.embed import embed
@@ -73,6 +74,8 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     model_dir = ws.root / "model"
     trained = train(ws, model_dir, TrainConfig(steps=TRAIN_STEPS, checkpoint_every=TRAIN_STEPS))
     sampled = sample(model_dir, list(PROMPTS), list(range(4)), ws.root / "samples", steps=25)
+    log.info("auditing the samples against the training images (novel, near or copy?)")
+    audited = audit(ws, ws.root / "samples")
     status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()
     print(f"\ncurate demo: dataset in {ws.root} ({time.monotonic() - started:.0f} s)")
     print("  images:  " + ", ".join(f"{r['n']} {r['status']}" for r in status))
@@ -82,5 +85,7 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     print(f"  model:   {model_dir}  ({trained['steps']} steps, final loss {trained['final_loss']:.3f}; "
           f"loss curve {model_dir / 'loss.png'})")
     print(f"  samples: {sampled['contact_sheet']}  ({len(PROMPTS)} prompts x 4 seeds)")
+    print(f"  audit:   {audited['report']}  ({audited['novel']} novel, {audited['near']} near, "
+          f"{audited['copy']} copy of {audited['samples']} samples)")
     print(f"  shards:  {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
     print(f"  try:     curate query {ws.root} \"SELECT kind, count(*) FROM duplicates GROUP BY 1\"")

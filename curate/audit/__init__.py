@@ -1,1 +1,106 @@
-"""Novelty audits: match generated samples back to their nearest training images."""
+"""Novelty audits: match generated samples back to their nearest training images.
+
+`curate audit DATASET --samples DIR`: each sample is embedded with the embedder of the
+dataset's FAISS index, its k nearest training images are found in that index, and each pair
+gets Carlini's tiled pixel L2 (tiles.py) and a verdict (verdict.py). Rows go to
+<out>/manifests/audit (one per sample and neighbour), the page to <out>/report.html.
+"""
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from curate import embedders, index, manifest
+from curate.audit import nearest, tiles
+from curate.audit.inputs import choose_embedder, read_samples
+from curate.audit.verdict import Thresholds, severity, verdict
+from curate.errors import UserError
+from curate.progress import bar
+from curate.raw import to_rgb
+from curate.workspace import Workspace
+
+log = logging.getLogger("curate.audit")
+K = 5
+BATCH = 32
+
+
+def _embed(embedder, images: list[Image.Image]) -> np.ndarray:
+    with bar(total=len(images), desc=f"embed samples ({embedder.name})", unit="img") as progress:
+        blocks = []
+        for i in range(0, len(images), BATCH):
+            blocks.append(embedders.embed_images(embedder, images[i:i + BATCH]))
+            progress.update(len(images[i:i + BATCH]))
+    return np.concatenate(blocks)
+
+
+def pair_rows(samples, images, sims, neighbours, ids, training, thresholds) -> list[dict]:
+    """One row per (sample, neighbour), tiled L2 on the sample's own size; the most severe
+    verdict (then the smallest tiled L2) of a sample is its decisive row."""
+    rows = []
+    for s, image, sim_row, nb_row in zip(samples, images, sims, neighbours):
+        size = tiles.common_size(image)
+        mine = tiles.pixels(image, size)
+        pairs = []
+        for rank, (sim, row) in enumerate(zip(sim_row.tolist(), nb_row.tolist()), start=1):
+            if row < 0:
+                continue
+            l2 = tiles.tile_l2(mine, tiles.pixels(training[ids[row]], size))
+            pairs.append({"sample_id": s.sample_id, "nearest_id": ids[row], "rank": rank, "similarity": sim,
+                          "tile_l2": l2, "verdict": verdict(sim, l2, thresholds), "decisive": False})
+        min(pairs, key=lambda p: (-severity(p["verdict"]), p["tile_l2"]))["decisive"] = True
+        rows += pairs
+    return rows
+
+
+def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: int = K,
+          thresholds: Thresholds = Thresholds(), text_noise: bool = True) -> dict:
+    samples = read_samples(samples_dir)
+    name = choose_embedder(ws, embedder)
+    faiss_index, ids, _meta = index.load(ws, name)
+    model = embedders.cached(name)
+    if model.dim != faiss_index.d:
+        raise UserError(f"embedder {name} gives {model.dim}-d vectors but index/{embedders.slug(name)}.faiss holds "
+                        f"{faiss_index.d}-d ones; rebuild it with `curate embed {ws.root} --embedder {name}`")
+    out_ws = Workspace(Path(out or samples_dir).resolve())
+    params = {"dataset": str(ws.root), "samples": str(samples_dir), "embedder": name, "k": k, **asdict(thresholds)}
+    with manifest.run(out_ws, "audit", params) as run:
+        images = []
+        for s in samples:
+            try:
+                with Image.open(s.path) as im:
+                    im.load()
+                    images.append(to_rgb(im))
+            except OSError as err:
+                raise UserError(f"sample {s.path} does not decode ({err})") from None
+        sims, neighbours = nearest.search(faiss_index, _embed(model, images), k)
+        found = sorted({int(r) for r in neighbours.ravel() if r >= 0})
+        where = nearest.locations(ws, {ids[r] for r in found})
+        missing = sorted({ids[r] for r in found} - where.keys())
+        if missing:
+            raise UserError(f"index/{embedders.slug(name)}.faiss names images that manifests/images does not hold "
+                            f"(first: {missing[0]}); rerun `curate embed {ws.root}`")
+        side = max(max(tiles.common_size(im)) for im in images)
+        training = nearest.read_images(ws, where, (side, side))
+        rows = pair_rows(samples, images, sims, neighbours, ids, training, thresholds)
+        sizes = nearest.cluster_sizes(ws, faiss_index, ids, found)
+        scores = {}
+        if text_noise:
+            from model.memorization import text_noise_scores
+
+            scores = text_noise_scores(samples)
+        for r in rows:
+            r |= {"nearest_cluster_size": sizes.get(r["nearest_id"]), "text_noise": scores.get(r["sample_id"]),
+                  "embedder": name}
+        manifest.write_partition(out_ws, "audit", "audit", rows)
+        run.add(rows_in=len(samples), rows_out=len(rows))
+    decisive = [r for r in rows if r["decisive"]]
+    counts = {v: sum(r["verdict"] == v for r in decisive) for v in ("novel", "near", "copy")}
+    from curate.audit.report import write_report
+
+    report = write_report(ws, out_ws, samples, rows, where, thresholds)
+    return {"samples": len(samples), "embedder": name, "k": k, **counts,
+            "novelty_rate": round(counts["novel"] / len(samples), 4), "audit": str(out_ws.table_dir("audit")),
+            "report": str(report)}

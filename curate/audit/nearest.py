@@ -1,0 +1,61 @@
+"""The training images nearest to each sample: FAISS k-NN over the dataset's index, then the
+neighbours' pixels read back from the raw shards, and how often each was duplicated."""
+
+import numpy as np
+
+from curate.dedupe.tiers import Thresholds as DedupeThresholds
+from curate.query import fetch
+from curate.raw import decode, read_shard_images, to_rgb
+from curate.workspace import Workspace
+
+
+def search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cosines, index rows), (n, k) each, best first; rows are -1 past the end of a small index."""
+    return index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, index.ntotal))
+
+
+def locations(ws: Workspace, ids: set[str]) -> dict[str, dict]:
+    """id -> its first-ingested images row (shard, key, url, text) and its byte copies."""
+    if not ids:
+        return {}
+    wanted = ", ".join("'" + i.replace("'", "''") + "'" for i in sorted(ids))
+    rows = fetch(ws, f"""
+        SELECT id, shard, key, url, text, count(*) OVER (PARTITION BY id) AS copies FROM images
+        WHERE status = 'ok' AND id IN ({wanted})
+        QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1""").to_pylist()
+    return {r["id"]: r for r in rows}
+
+
+def read_images(ws: Workspace, where: dict[str, dict], draft: tuple[int, int]) -> dict[str, object]:
+    """id -> decoded RGB image (JPEGs decoded at the smallest scale that still covers `draft`);
+    one pass over each shard that holds any of them."""
+    by_shard = {}
+    for id_, row in where.items():
+        by_shard.setdefault(row["shard"], {})[row["key"]] = id_
+    out = {}
+    for shard, keys in by_shard.items():
+        for key, data in read_shard_images(ws, shard, keys).items():
+            out[keys[key]] = to_rgb(decode(data, draft=draft))
+    return out
+
+
+def cluster_sizes(ws: Workspace, index, ids: list[str], rows: list[int]) -> dict[str, int]:
+    """How many `images` rows were in each training image's duplicate cluster before dedupe
+    (the images at index `rows`).
+
+    From manifests/duplicates when dedupe has run. Without it, estimated the way dedupe's
+    semantic tier would see it: the images within the dedupe cosine threshold of the image in
+    the index (one hop, no union-find), each counted with its byte-identical copies.
+    """
+    if ws.partitions("duplicates"):
+        wanted = ", ".join("'" + ids[r].replace("'", "''") + "'" for r in rows)
+        found = fetch(ws, f"SELECT id, cluster_size FROM duplicates WHERE id IN ({wanted})").to_pylist()
+        return {r["id"]: r["cluster_size"] for r in found}
+    copies = {r["id"]: r["n"] for r in
+              fetch(ws, "SELECT id, count(*) AS n FROM images WHERE status = 'ok' GROUP BY id").to_pylist()}
+    if hasattr(index, "make_direct_map"):  # IVF indexes reconstruct only through a direct map
+        index.make_direct_map()
+    vectors = np.stack([index.reconstruct(int(r)) for r in rows])
+    lims, _, members = index.range_search(vectors, DedupeThresholds().semantic)
+    return {ids[r]: int(sum(copies.get(ids[m], 1) for m in members[lims[n]:lims[n + 1]]))
+            for n, r in enumerate(rows)}

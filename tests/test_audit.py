@@ -1,0 +1,128 @@
+"""`curate audit`: tiled L2, nearest training images, verdicts, errors, the report in Chromium."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from curate import corpus, manifest
+from curate.audit import tiles
+from curate.workspace import Workspace
+from tests.helpers import curate
+
+TRAINING = ["sk_coffee.jpg", "sk_astronaut.jpg", "cv_baboon.jpg", "sk_rocket.jpg", "cv_fruits.jpg",
+            "sk_chelsea.jpg", "cv_text_hotel.jpg", "sk_hubble.jpg"]
+UNSEEN = ["cv_messi5.jpg", "sk_camera.jpg"]  # real photos the dataset does not hold
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("audit")
+    src = root / "src"
+    src.mkdir()
+    for name in TRAINING:
+        shutil.copy(corpus.images_dir() / name, src / name)
+    assert curate("ingest", root / "ds", "--folder", src, "--number-sample-per-shard", 4) == 0
+    assert curate("embed", root / "ds") == 0
+    return root / "ds"
+
+
+def _drawn(name: str, size: int = 32) -> Image.Image:
+    """What a model that memorised the image would draw: it, fitted to the model's size."""
+    return tiles.fit(Image.open(corpus.images_dir() / name).convert("RGB"), (size, size))
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("samples")
+    _drawn("sk_coffee.jpg").save(folder / "copy_coffee.png")
+    _drawn("cv_baboon.jpg", 64).save(folder / "copy_baboon.png")
+    ImageOps.mirror(_drawn("sk_rocket.jpg")).save(folder / "mirror_rocket.png")
+    for name in UNSEEN:
+        _drawn(name).save(folder / f"new_{name.split('.')[0]}.png")
+    return folder
+
+
+def test_tile_l2_is_the_worst_tile():
+    rng = np.random.default_rng(0)
+    a = rng.random((32, 32, 3), dtype=np.float32)
+    assert tiles.tile_l2(a, a) == 0
+    b = a.copy()
+    b[:8, :8] = 1 - b[:8, :8]  # one tile of sixteen replaced
+    whole = float(np.sqrt(((a - b) ** 2).mean()))
+    assert tiles.tile_l2(a, b) == pytest.approx(float(np.sqrt(((a[:8, :8] - b[:8, :8]) ** 2).mean())))
+    assert tiles.tile_l2(a, b) > 3.5 * whole  # a whole-image L2 would dilute it 16 times in the square
+
+
+def test_audit_marks_memorised_copies_and_novel_samples(dataset, samples, capsys):
+    assert curate("audit", dataset, "--samples", samples) == 0
+    rows = manifest.read_table(Workspace(samples), "audit").to_pylist()
+    urls = {r["id"]: r["url"].rsplit("/", 1)[1] for r in manifest.read_table(Workspace(dataset), "images").to_pylist()}
+    decisive = {r["sample_id"]: r for r in rows if r["decisive"]}
+    assert len(decisive) == 5 and len(rows) == 5 * 5
+    assert {r["rank"] for r in rows} == {1, 2, 3, 4, 5}
+    for sample, source in [("copy_coffee", "sk_coffee.jpg"), ("copy_baboon", "cv_baboon.jpg")]:
+        assert decisive[sample]["verdict"] == "copy", decisive[sample]
+        assert urls[decisive[sample]["nearest_id"]] == source
+    for name in UNSEEN:
+        assert decisive[f"new_{name.split('.')[0]}"]["verdict"] == "novel"
+    # A mirrored copy is no pixel copy: never 'copy'.
+    assert decisive["mirror_rocket"]["verdict"] != "copy"
+    assert all(r["nearest_cluster_size"] == 1 and r["text_noise"] is None for r in rows)  # plain folder, no dups
+    printed = capsys.readouterr().out
+    assert '"copy": 2' in printed and "report.html" in printed
+    assert curate("query", samples, "SELECT verdict, count(*) FROM audit WHERE decisive GROUP BY 1") == 0
+
+
+@pytest.mark.parametrize("case,needle", [
+    ("empty", "no samples in it"),
+    ("no_index", "has no FAISS index"),
+    ("other_embedder", "was indexed with efficientnet-lite0, not efficientnet-lite1"),
+    ("missing", "no such folder"),
+])
+def test_user_errors_are_one_line_exit_2(dataset, samples, tmp_path, capsys, case, needle):
+    ds, folder, extra = dataset, samples, []
+    if case == "empty":
+        folder = tmp_path / "empty"
+        folder.mkdir()
+    elif case == "no_index":
+        ds = tmp_path / "ds"
+        shutil.copytree(dataset, ds)
+        shutil.rmtree(ds / "index")
+        (ds / "index").mkdir()
+    elif case == "other_embedder":
+        extra = ["--embedder", "efficientnet-lite1"]
+    else:
+        folder = tmp_path / "nowhere"
+    assert curate("audit", ds, "--samples", folder, *extra) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1, err
+
+
+def _screenshot(page, png, size=(1280, 2000)) -> Image.Image:
+    """Debian's chromium, headless, renders the page to a PNG."""
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size={size[0]},{size[1]}", f"--screenshot={png}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return Image.open(png).convert("RGB")
+
+
+def test_report_shows_its_images_in_chromium(dataset, samples, tmp_path):
+    if not (samples / "report.html").exists():
+        assert curate("audit", dataset, "--samples", samples) == 0
+    page = samples / "report.html"
+    text = page.read_text()
+    assert text.count("src='data:image/") >= 1 + 5 * 6  # charts, and each shown sample beside 5 neighbours
+    assert "Novelty per prompt" in text and "cluster size" in text
+    shown = _screenshot(page, tmp_path / "report.png")
+    # The same page with every image source broken: what the page would look like if none loaded.
+    broken = tmp_path / "broken.html"
+    broken.write_text(re.sub(r"src='data:[^']*'", "src='missing.png'", text))
+    blank = _screenshot(broken, tmp_path / "broken.png")
+    colourful = lambda im: int((np.asarray(im.convert("HSV"))[..., 1] > 80).sum())  # noqa: E731
+    print("saturated pixels with images:", colourful(shown), "without:", colourful(blank))
+    assert colourful(shown) > 20 * max(1, colourful(blank)) and colourful(shown) > 50_000
+    shutil.copy(tmp_path / "report.png", samples / "report.png")  # kept beside the report
