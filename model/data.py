@@ -36,11 +36,19 @@ def select(ws: Workspace, where: str = "true") -> list[Sample]:
     """Stored images that pass `where`, one per distinct image, kept by dedupe when it has run."""
     kept = "AND keep" if ws.partitions("duplicates") else ""
     dups = "LEFT JOIN duplicates USING (id)" if ws.partitions("duplicates") else ""
+    # captions, where the caption stage ran, give the training text and columns to select on
+    # (people, faces, hands, fingers, text_in_image); else the ingested text is both levels
+    captioned = bool(ws.partitions("captions"))
+    caps = ("LEFT JOIN (SELECT id, short AS c_short, dense AS c_dense, people, faces, hands, fingers, text_in_image "
+            "FROM captions) USING (id)") if captioned else ""
+    texts = ("coalesce(c_short, text, '') AS short, coalesce(c_dense, text, '') AS dense" if captioned
+             else "coalesce(text, '') AS short, coalesce(text, '') AS dense")
     sql = f"""
         WITH candidates AS (
-            SELECT images.*, coalesce(text, '') AS short, coalesce(text, '') AS dense
+            SELECT images.*, {texts}
                    {", keep, cluster_size" if dups else ""}
-            FROM images {dups}
+                   {", people, faces, hands, fingers, text_in_image" if captioned else ""}
+            FROM images {dups} {caps}
             WHERE status = 'ok' {kept}
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1
         )
