@@ -52,6 +52,27 @@ def _produce(ws: Workspace, shard: str, wanted: dict[str, str], embedder, out: q
         out.put(err)
 
 
+def _batches(prepared: queue.Queue):
+    """Up to BATCH prepared images: whatever is ready when the model is free, so the model starts
+    on the first images instead of idling until a full batch is decoded."""
+    while True:
+        items = [prepared.get()]
+        while len(items) < BATCH and isinstance(items[-1], tuple):
+            try:
+                items.append(prepared.get_nowait())
+            except queue.Empty:
+                break
+        *ready, last = items  # `last` may be the end (None) or the producer's exception
+        if isinstance(last, BaseException):
+            raise last
+        if last is not None:
+            ready.append(last)
+        if ready:
+            yield ready
+        if last is None:
+            return
+
+
 def embed_shard(root: str, embedder_name: str, threads: int, shard: str) -> int:
     ws = Workspace(root)
     embedder = embedders.cached(embedder_name, threads)
@@ -59,18 +80,10 @@ def embed_shard(root: str, embedder_name: str, threads: int, shard: str) -> int:
     producer = threading.Thread(target=_produce, args=(ws, shard, stored_images(ws, shard), embedder, prepared),
                                 daemon=True)
     producer.start()
-    ids, vectors, batch, done = [], [], [], False
-    while not done:
-        item = prepared.get()
-        if isinstance(item, BaseException):
-            raise item
-        done = item is None
-        if item is not None:
-            batch.append(item)
-        if batch and (done or len(batch) == BATCH):
-            vectors.append(embedder.embed_batch(np.stack([b[1] for b in batch])))
-            ids += [b[0] for b in batch]
-            batch = []
+    ids, vectors = [], []
+    for batch in _batches(prepared):
+        vectors.append(embedder.embed_batch(np.stack([b[1] for b in batch])))
+        ids += [b[0] for b in batch]
     table = manifest.to_table("embeddings", [{"id": i, "embedder": embedder_name} for i in ids])
     flat = np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, 1), np.float32)
     lists = pa.ListArray.from_arrays(np.arange(0, flat.size + 1, flat.shape[1], dtype=np.int32), flat.ravel())

@@ -1,13 +1,14 @@
 """`curate embed`: real EfficientNet-Lite vectors, fingerprints, the FAISS index, other backends."""
 
 import json
+import queue
 import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from curate import embedders, index, manifest
+from curate import embed, embedders, index, manifest
 from curate.workspace import Workspace
 from tests.helpers import curate, images
 
@@ -60,6 +61,25 @@ def test_real_weights_tell_photos_apart(dataset):
     photo = Image.open(sorted(p for p in (dataset.parent / "src").iterdir())[0]).convert("RGB")
     a, b = embedders.embed_images(model, [photo, photo.resize((photo.width // 2, photo.height // 2))])
     assert a @ b > 0.9
+
+
+def test_batches_keep_order_whatever_their_size(dataset):
+    """Chunks of a batch run on whichever session is free, and the stage batches whatever is
+    decoded: neither may reorder or change a vector."""
+    model = embedders.cached("efficientnet-lite0", 2)
+    photos = [Image.open(p).convert("RGB") for p in sorted((dataset.parent / "src").iterdir())[:11]]
+    pixels = np.stack([model.preprocess(p) for p in photos])
+    alone = np.concatenate([model.embed_batch(pixels[i:i + 1]) for i in range(len(pixels))])
+    assert np.allclose(model.embed_batch(pixels), alone, atol=1e-4)
+    ready = queue.Queue()
+    for n in range(40):
+        ready.put((n, None))
+    ready.put(None)
+    assert [[n for n, _ in batch] for batch in embed._batches(ready)] == [list(range(32)), list(range(32, 40))]
+    ready.put((0, None))
+    ready.put(ValueError("a damaged shard"))
+    with pytest.raises(ValueError, match="damaged"):
+        list(embed._batches(ready))
 
 
 def test_rerun_and_incremental_index(dataset, tmp_path, real_images, capsys):

@@ -12,9 +12,11 @@ import contextlib
 import importlib
 import io
 import os
+import queue
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -24,6 +26,7 @@ from curate.errors import UserError
 VARIANTS = {"efficientnet-lite0": 224, "efficientnet-lite1": 240, "efficientnet-lite2": 260}
 MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics the weights were trained with
 STD = (0.229, 0.224, 0.225)
+CHUNK = 8  # images per session call
 
 
 def cache_dir() -> Path:
@@ -84,10 +87,14 @@ class EfficientNetLite:
         path = cache_dir() / f"{name}-pooled-uint8.onnx"
         if not path.exists():
             export_onnx(name, path)
-        # One single-threaded session per core, each on a slice of the batch: on 2 cores this
-        # is ~4% faster than one 2-thread session alone, and ~12% faster while the decode thread
-        # competes for the cores (a multi-threaded session stalls at every sync point).
+        # One single-threaded session per core, pulling chunks of a batch as each gets free: on
+        # 2 cores this is faster than one 2-thread session, which stalls at every sync point while
+        # the decode thread competes for the cores; small chunks keep a session that lost time to
+        # the decoder from holding the other one up at the end of a batch.
         self.sessions = [self._session(str(path)) for _ in range(threads or os.cpu_count() or 1)]
+        self.idle: queue.SimpleQueue = queue.SimpleQueue()
+        for session in self.sessions:
+            self.idle.put(session)
         self.pool = concurrent.futures.ThreadPoolExecutor(len(self.sessions)) if len(self.sessions) > 1 else None
 
     @staticmethod
@@ -101,13 +108,22 @@ class EfficientNetLite:
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         # The whole image squashed to a square, not a centre crop: a cropped or re-framed copy
-        # must keep the content its original has.
-        return np.asarray(to_rgb(image).resize((self.size, self.size), Image.Resampling.BILINEAR))
+        # must keep the content its original has. OpenCV averages pixel areas when shrinking
+        # (antialiased like Pillow's filter, in a third of the time) and is bilinear when enlarging.
+        pixels = np.asarray(to_rgb(image))
+        shrink = pixels.shape[0] * pixels.shape[1] > self.size * self.size
+        return cv2.resize(pixels, (self.size, self.size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+    def _run(self, pixels: np.ndarray) -> np.ndarray:
+        session = self.idle.get()
+        try:
+            return session.run(None, {"pixels": pixels})[0]
+        finally:
+            self.idle.put(session)
 
     def embed_batch(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         if self.pool is None:
-            return self.sessions[0].run(None, {"pixels": batch})[0]
-        parts = [p for p in np.array_split(batch, len(self.sessions)) if len(p)]
-        runs = [self.pool.submit(s.run, None, {"pixels": p}) for s, p in zip(self.sessions, parts)]
-        return np.concatenate([r.result()[0] for r in runs])
+            return self._run(batch)
+        chunks = [batch[i:i + CHUNK] for i in range(0, len(batch), CHUNK)]
+        return np.concatenate(list(self.pool.map(self._run, chunks)))
