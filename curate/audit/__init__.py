@@ -16,6 +16,7 @@ from PIL import Image
 from curate import embedders, index, manifest
 from curate.audit import nearest, tiles
 from curate.audit.inputs import choose_embedder, read_samples
+from curate.audit.report import write_report
 from curate.audit.verdict import Thresholds, severity, verdict
 from curate.errors import UserError
 from curate.progress import bar
@@ -98,8 +99,6 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
         run.add(rows_in=len(samples), rows_out=len(rows))
     decisive = [r for r in rows if r["decisive"]]
     counts = {v: sum(r["verdict"] == v for r in decisive) for v in ("novel", "near", "copy")}
-    from curate.audit.report import write_report
-
     report = write_report(ws, out_ws, samples, rows, where, thresholds)
     return {"samples": len(samples), "embedder": name, "k": k, **counts,
             "novelty_rate": round(counts["novel"] / len(samples), 4), "audit": str(out_ws.table_dir("audit")),

@@ -82,7 +82,7 @@ def build(root: Path, n: int, blobs: list[bytes]) -> Workspace:
     return ws
 
 
-def bench(sizes=(10_000, 100_000), samples: int = 200, rounds: int = 2) -> list[dict]:
+def bench(sizes=(10_000, 100_000), samples: int = 200, rounds: int = 3) -> list[dict]:
     images = _corpus_images()
     blobs = _encoded(images)
     embedder = embedders.cached(embedders.DEFAULT)

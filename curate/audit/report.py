@@ -13,7 +13,8 @@ from pathlib import Path
 
 from curate.audit.verdict import VERDICTS, Thresholds
 from curate.dedupe.report import STYLE
-from curate.raw import decode, read_shard_images, to_rgb
+from curate.audit.nearest import stored_bytes
+from curate.raw import decode, to_rgb
 from curate.thumbs import data_uri
 from curate.workspace import Workspace
 
@@ -108,11 +109,7 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
                      key=lambda r: (-VERDICTS.index(r["verdict"]), r["tile_l2"]))
     closest_novel = sorted((r for r in decisive if r["verdict"] == "novel"), key=lambda r: -r["similarity"])
     shown = flagged + closest_novel[:SHOWN_NOVEL]
-    wanted = {}
-    for r in shown:
-        for n in by_sample[r["sample_id"]]:
-            wanted.setdefault(where[n["nearest_id"]]["shard"], set()).add(where[n["nearest_id"]]["key"])
-    blobs = {(shard, key): b for shard, keys in wanted.items() for key, b in read_shard_images(ws, shard, keys).items()}
+    blobs = stored_bytes(ws, {n["nearest_id"]: where[n["nearest_id"]] for r in shown for n in by_sample[r["sample_id"]]})
 
     novel = sum(r["verdict"] == "novel" for r in decisive)
     copies = sum(r["verdict"] == "copy" for r in decisive)
@@ -151,7 +148,7 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
             for n in by_sample[r["sample_id"]]:
                 row = where[n["nearest_id"]]
                 parts.append(_figure(
-                    _thumb(blobs[(row["shard"], row["key"])]), "",
+                    _thumb(blobs[n["nearest_id"]]), "",
                     f"#{n['rank']} <span class={n['verdict']}>{n['verdict']}</span><br>cos {n['similarity']:.3f} "
                     f"&middot; tile L2 {n['tile_l2']:.3f}<br>cluster of {n['nearest_cluster_size']}"
                     f"<br>{html.escape((row['text'] or '')[:50])}", row["url"] or ""))
