@@ -109,7 +109,7 @@ class EfficientNetLite:
     def preprocess(self, image: Image.Image) -> np.ndarray:
         # The whole image squashed to a square, not a centre crop: a cropped or re-framed copy
         # must keep the content its original has. OpenCV averages pixel areas when shrinking
-        # (antialiased like Pillow's filter, in a third of the time) and is bilinear when enlarging.
+        # (antialiased like Pillow's filter, in about 60% of its time) and is bilinear when enlarging.
         pixels = np.asarray(to_rgb(image))
         shrink = pixels.shape[0] * pixels.shape[1] > self.size * self.size
         return cv2.resize(pixels, (self.size, self.size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
