@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import faiss
 import numpy as np
-from PIL import Image
 
 from curate import embedders
 from curate.audit import K, tiles
-from curate.audit.verdict import VERDICTS, Thresholds, severity, verdict
+from curate.audit.verdict import Thresholds, severity, verdict
 from curate.dedupe import labelled
 
 SIZES = (32, 64)
