@@ -1,5 +1,7 @@
 import curate.torchvision_compat  # noqa: F401  (first: before anything imports torchvision)
 
+import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import pytest
 from curate import corpus
 from curate.serve import serve_folder
 from tests import hostile
+from tests.helpers import curate
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +18,17 @@ def real_images() -> list[Path]:
     """Real photos and drawings from the bundled corpus (first files, sorted)."""
     files = sorted(corpus.images_dir().iterdir())
     return [f for f in files if f.suffix in (".jpg", ".png")][:12]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """One `curate demo` run (about two minutes) that the demo, audit and notebook tests share:
+    (dataset folder, what the demo printed)."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert curate("demo", "--out", out) == 0
+    return out, printed.getvalue()
 
 
 @pytest.fixture

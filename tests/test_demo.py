@@ -20,24 +20,26 @@ def test_corpus_is_real_licensed_and_small():
     assert sum(len(g) > 1 for g in groups.values()) >= 10, "near-duplicate groups for the dedupe stage"
 
 
-def test_demo_scrapes_every_corpus_image(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert curate("demo", "--out", out) == 0
+def test_demo_scrapes_every_corpus_image(demo, tmp_path):
+    out, printed = demo
     rows = images(out)
     ok = [r for r in rows if r["status"] == "ok"]
     assert len(ok) == len(corpus.catalog())
     assert len(rows) - len(ok) == 2 and all(r["status"] == "download_failed" for r in rows if r not in ok)
-    printed = capsys.readouterr().out
     assert f"{len(ok)} ok, 2 download_failed" in printed
-    for part in ("dedupe.html", "contact_sheet.png", "loss.png"):
+    for part in ("dedupe.html", "contact_sheet.png", "loss.png", "report.html"):
         assert part in printed
     assert (out / "reports" / "dedupe.html").exists() and (out / "samples" / "contact_sheet.png").exists()
     assert (out / "model" / "model_index.json").exists()
-    # A rerun replaces the demo's own folder (checked without a second full run)...
+    assert (out / "samples" / "report.html").exists() and (out / "samples" / "manifests" / "audit").is_dir()
+    # A rerun replaces the demo's own folder (checked on a stand-in: the session's demo stays)...
     from curate.demo import _fresh_workspace
 
-    (out / "leftover.txt").write_text("from the last demo")
-    assert not (_fresh_workspace(out).root / "leftover.txt").exists()
+    old = tmp_path / "old-demo"
+    old.mkdir()
+    (old / "dataset.yaml").write_text("demo: {}\n")
+    (old / "leftover.txt").write_text("from the last demo")
+    assert not (_fresh_workspace(old).root / "leftover.txt").exists()
     # ...and never a folder it did not make.
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "precious.txt").write_text("keep me")
