@@ -20,17 +20,6 @@ from model.sample import SCHEDULERS, load_pipeline
 log = logging.getLogger("curate.audit")
 
 
-def _unet(pipe, model_in, t, states, mask) -> torch.Tensor:
-    """The UNet called as CuratePipeline calls it (with the pooled caption where the model was
-    trained with one)."""
-    extra = {}
-    if pipe.unet.config.get("class_embed_type") is not None:
-        from model.text import pooled
-
-        extra["class_labels"] = pooled(states, mask)
-    return pipe.unet(model_in, t, encoder_hidden_states=states, encoder_attention_mask=mask, **extra).sample
-
-
 @torch.no_grad()
 def first_step_text_noise(pipe, prompts: list[str], seeds: list[int], steps: int, scheduler: str,
                           size: tuple[int, int]) -> list[float]:
@@ -48,8 +37,8 @@ def first_step_text_noise(pipe, prompts: list[str], seeds: list[int], steps: int
     cond, cond_mask = pipe.encode_prompt(prompts)
     uncond, uncond_mask = pipe.encode_prompt([""] * len(prompts))
     model_in = sched.scale_model_input(torch.cat([latents] * 2), t)
-    out_uncond, out_cond = _unet(pipe, model_in, t, torch.cat([uncond, cond]),
-                                 torch.cat([uncond_mask, cond_mask])).chunk(2)
+    out_uncond, out_cond = pipe.unet(model_in, t, encoder_hidden_states=torch.cat([uncond, cond]),
+                                     encoder_attention_mask=torch.cat([uncond_mask, cond_mask])).sample.chunk(2)
     diff = (out_cond - out_uncond).float()
     if sched.config.prediction_type == "v_prediction":
         diff = diff * sched.alphas_cumprod[int(t)].sqrt()
