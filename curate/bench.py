@@ -126,6 +126,27 @@ def bench_embed(args) -> dict:
             "ratio": round(rate["curate"] / rate["bare"], 3), "goal": "ratio >= 0.8, curate >= 25 images/s"}
 
 
+def bench_caption(args) -> dict:
+    """`curate caption` on the bundled corpus with the default detectors and executor: images/s,
+    the share of detector time per detector, and how much of the workers' time the detectors
+    themselves used (the rest is decoding, records and writing)."""
+    from curate.caption import caption
+    from curate.executors import LocalExecutor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _corpus_dataset(Path(tmp) / "ds")
+        executor = LocalExecutor()
+        start = time.perf_counter()
+        result = caption(ws, executor)
+        wall = time.perf_counter() - start
+    detector_s = sum(result["seconds"].values())
+    return {"images": result["captions"], "workers": executor.workers, "seconds": round(wall, 1),
+            "images_per_s": round(result["captions"] / wall, 2),
+            "share": ", ".join(f"{k} {v / detector_s:.0%}" for k, v in sorted(result["seconds"].items(), key=lambda kv: -kv[1])),
+            "detector_time_share_of_workers": round(detector_s / (wall * executor.workers), 3),
+            "goal": "images_per_s >= 1.5 on 2 cores"}
+
+
 def bench_dedupe(args) -> dict:
     """Semantic dedupe of synthetic clustered embeddings (curate/dedupe/bench_semantic.py)."""
     from curate.dedupe.bench_semantic import bench
@@ -202,7 +223,7 @@ def bench_audit(args) -> dict:
     return result
 
 
-BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "dedupe": bench_dedupe, "train": bench_train, "audit": bench_audit}
+BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "caption": bench_caption, "dedupe": bench_dedupe, "train": bench_train, "audit": bench_audit}
 
 
 def run_bench(name: str, args) -> None:

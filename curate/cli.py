@@ -102,6 +102,21 @@ def cmd_dedupe(args) -> None:
     print(json.dumps(summary))
 
 
+def cmd_caption(args) -> None:
+    from curate.caption import caption, parse_detectors
+    from curate.executors import make_executor
+    from curate.workspace import Workspace
+
+    ws = Workspace.open(args.dataset)
+    summary = caption(ws, make_executor(args.scheduler, args.processes_count), parse_detectors(args.detectors), args.vlm,
+                      args.kept_only)
+    if args.report:
+        from curate.caption.sheet import write_sheet
+
+        summary["report"] = str(write_sheet(ws))
+    print(json.dumps({k: v for k, v in summary.items() if k != "seconds"}))
+
+
 def cmd_train(args) -> None:
     from curate.workspace import Workspace
     from model.train import TrainConfig, train
@@ -196,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "open_clip:ARCH:PRETRAINED (hub tag, weights file or local-dir:DIR), hf:LOCAL_DIR")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_embed)
+
+    p = sub.add_parser("caption", help="dense hierarchical captions from detectors -> manifests/captions",
+                       description="Caption every stored image: people, faces, bodies, arms, hands and extended "
+                                   "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
+                                   "only from detectors; what they could not settle is listed under 'uncertain'. "
+                                   "Writes a struct per image (DESIGN.md section 5) plus 'short' and 'dense' "
+                                   "caption strings for training. Shards already captioned are skipped.")
+    p.add_argument("dataset")
+    p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")
+    p.add_argument("--vlm", metavar="LOCAL_DIR", help="a transformers image-text-to-text checkpoint folder (BLIP, GIT, "
+                   "Florence-2, LLaVA, Qwen2-VL...) that writes the summary, prompted with the detector facts; "
+                   "loaded offline. Without it the summary is a template over the facts and the original text")
+    p.add_argument("--kept-only", action="store_true", help="caption only the images dedupe kept (what training "
+                   "reads); a later run without it does not fill in the rest")
+    p.add_argument("--report", action="store_true", help="write reports/captions.html: images beside their "
+                   "captions, with hand and text boxes drawn")
+    _add_executor_args(p)
+    p.set_defaults(fn=cmd_caption)
 
     from curate.dedupe.tiers import Thresholds
 

@@ -10,6 +10,8 @@ import yaml
 
 from curate import corpus, embedders
 from curate.audit import audit
+from curate.caption import caption
+from curate.caption.sheet import write_sheet
 from curate.dedupe import dedupe
 from curate.dedupe.report import write_report
 from curate.embed import embed
@@ -67,6 +69,9 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     log.info("deduplicating: exact, perceptual and semantic tiers")
     deduped = dedupe(ws)
     report = write_report(ws, deduped)
+    log.info("captioning the %d kept images: people, faces, arms, hands, fingers, text", deduped["kept"])
+    captioned = caption(ws, make_executor(scheduler, workers), kept_only=True)
+    sheet = write_sheet(ws)
     log.info("training the tiny model on the %d kept images (%d steps on the CPU)", deduped["kept"], TRAIN_STEPS)
     from model.sample import sample
     from model.train import TrainConfig, train
@@ -82,6 +87,10 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     print(f"  dedupe:  {deduped['kept']} of {deduped['images']} kept; removed "
           + ", ".join(f"{n} {tier}" for tier, n in deduped["removed"].items()))
     print(f"  report:  {report}  (the largest duplicate clusters, side by side)")
+    print(f"  captions: {captioned['captions']} images; {sheet}  (boxes drawn on the images). A few:")
+    for r in fetch(ws, "SELECT short FROM captions WHERE hands > 0 OR text_in_image <> '' OR people > 1 "
+                       "ORDER BY people + hands DESC, id LIMIT 4").to_pylist():
+        print(f"    - {r['short']}")
     print(f"  model:   {model_dir}  ({trained['steps']} steps, final loss {trained['final_loss']:.3f}; "
           f"loss curve {model_dir / 'loss.png'})")
     print(f"  samples: {sampled['contact_sheet']}  ({len(PROMPTS)} prompts x 4 seeds)")
@@ -89,3 +98,4 @@ def run_demo(out, scheduler=None, workers=None) -> None:
           f"{audited['copy']} copy of {audited['samples']} samples)")
     print(f"  shards:  {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
     print(f"  try:     curate query {ws.root} \"SELECT kind, count(*) FROM duplicates GROUP BY 1\"")
+    print(f"           curate query {ws.root} \"SELECT short FROM captions WHERE hands > 0\"")
