@@ -114,7 +114,7 @@ def cmd_caption(args) -> None:
         from curate.caption.sheet import write_sheet
 
         summary["report"] = str(write_sheet(ws))
-    print(json.dumps({k: v for k, v in summary.items() if k != "seconds"}))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("seconds", "task_seconds")}))
 
 
 def cmd_train(args) -> None:

@@ -4,10 +4,11 @@ the detector counts.
 
 Expected values were written down by looking at each image (all are in curate/corpus/images,
 copied from the packages named in curate/corpus/corpus.csv; astronaut and Grace Hopper are
-also read straight from scikit-image and matplotlib)."""
+also read straight from scikit-image and matplotlib; the ASL stamps are in tests/data)."""
 
 import io
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,26 +95,62 @@ def _gesture(name: str, side: int) -> bytes:
     return _png(canvas)
 
 
+# Extended fingers, thumb included, of the Tux Paint ASL stamps (tests/data/tuxpaint_asl), by
+# looking at each; A, C, G, J, K, P, Q and X are left out: their thumb or bent finger has no one
+# right count. Line drawings like these are hard for the palm detector, which was trained on photos.
+ASL = {"b": 4, "d": 1, "e": 0, "f": 3, "h": 2, "i": 1, "l": 2, "m": 0, "n": 0, "o": 0, "r": 2, "s": 0,
+       "t": 0, "u": 2, "v": 2, "w": 3, "y": 2, "z": 1, "zzz_0": 0, "zzz_1": 1, "zzz_2": 2, "zzz_3": 3,
+       "zzz_4": 4, "zzz_5": 5, "zzz_6": 3, "zzz_7": 3, "zzz_8": 3, "zzz_9": 3}
+ASL_DIR = Path(__file__).parent / "data" / "tuxpaint_asl"
+# Hands holding the calibration board in the opencv-doc chessboard photos, where a hand is found
+# and counted today: the thumb is out, the fingers curl round the board's edge (hidden behind it).
+CHESSBOARD = {"cv_chessboard_right04.jpg": 1}
+
+
+def _stamp(path: Path) -> bytes:
+    """A transparent stamp flattened on white with a margin, as a scraper would store it."""
+    with Image.open(path) as im:
+        stamp = im.convert("RGBA")
+    canvas = Image.new("RGB", (stamp.width + 100, stamp.height + 100), "white")
+    canvas.paste(stamp, (50, 50), stamp)
+    return _png(canvas)
+
+
+def _tally(images: list[tuple[str, bytes, int | None]]) -> dict:
+    """Hands found, counted (countable) and counted right; `None` expects no hand to be counted."""
+    found = counted = right = 0
+    for name, data, want in images:
+        hands = _all_hands(caption_image(data, None, ("people", "hands")))
+        found += bool(hands)
+        for hand in hands:
+            if hand["countable"]:
+                assert want is not None, f"{name}: a hand was counted ({hand['fingers_extended']}); look, write it down"
+                counted += 1
+                right += hand["fingers_extended"] == want
+    return {"images": len(images), "found": found, "counted": counted, "right": right}
+
+
 def test_finger_counts_right_where_countable_and_never_on_small_hands():
     def gesture(path):
         return path.stem.split("_")[2].split("-")[0]
 
-    files = sorted(f for f in corpus.images_dir().iterdir() if f.name.startswith("emoji_") and gesture(f) in GESTURES)
-    found = counted = right = 0
-    for path in files:
-        want, name = GESTURES[gesture(path)], path.name
-        hands = _all_hands(caption_image(_gesture(name, 256), None))
-        found += bool(hands)
-        for hand in hands:
-            if hand["countable"]:
-                counted += 1
-                right += hand["fingers_extended"] == want
-        if hands:  # the same gesture drawn small is found, maybe, but never counted
-            for hand in _all_hands(caption_image(_gesture(name, 24), None)):
-                assert not hand["countable"] and hand["fingers_extended"] is None
-    print(f"\nemoji gestures: {len(files)} images, hands found on {found}, {counted} counted, {right} right "
-          f"(accuracy {right / max(counted, 1):.2f}, coverage {counted / len(files):.2f})")
+    emoji = sorted(f for f in corpus.images_dir().iterdir() if f.name.startswith("emoji_") and gesture(f) in GESTURES)
+    chess = sorted(corpus.images_dir().glob("cv_chessboard_*"))
+    sets = {
+        "emoji gestures at 256 px": _tally([(f.name, _gesture(f.name, 256), GESTURES[gesture(f)]) for f in emoji]),
+        "opencv-doc chessboard photos": _tally([(f.name, f.read_bytes(), CHESSBOARD.get(f.name)) for f in chess]),
+        "tuxpaint ASL stamps": _tally([(f.name, _stamp(f), ASL[f.stem[4:]]) for f in sorted(ASL_DIR.glob("asl_*.png"))
+                                       if f.stem[4:] in ASL]),
+    }
+    for name, t in sets.items():
+        print(f"\n{name}: {t['images']} images, hands found on {t['found']}, {t['counted']} counted, {t['right']} right")
+    counted, right = sum(t["counted"] for t in sets.values()), sum(t["right"] for t in sets.values())
+    images = sum(t["images"] for t in sets.values())
+    print(f"all: accuracy {right / max(counted, 1):.2f} where countable, coverage {counted / images:.2f}")
     assert counted >= 5 and right / counted >= 0.8
+    for f in emoji:  # the same gestures drawn small are found, maybe, but never counted
+        for hand in _all_hands(caption_image(_gesture(f.name, 24), None, ("people", "hands"))):
+            assert not hand["countable"] and hand["fingers_extended"] is None
 
 
 def test_small_hands_in_a_real_photo_are_not_counted():

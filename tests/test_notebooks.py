@@ -18,7 +18,7 @@ def _outputs(book) -> str:
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("query_manifests", ["download_failed", "perceptual", "kept_with_caption"]),
+    ("query_manifests", ["download_failed", "perceptual", "fingers", "text_in_image", "kept_with_caption"]),
     ("read_audit", ["novelty_rate", "efficientnet-lite0", "report.html"]),
 ])
 def test_notebook_runs_on_the_demo(demo, tmp_path, monkeypatch, name, expected):

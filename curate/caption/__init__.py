@@ -9,6 +9,7 @@ import time
 import pyarrow.parquet as pq
 
 from curate import manifest
+from curate.caption import ocr
 from curate.caption.detect import DETECTORS
 from curate.caption.image import caption_image
 from curate.errors import UserError
@@ -48,7 +49,9 @@ def _kept_ids(ws: Workspace) -> set[str]:
     return {r["id"] for r in manifest.read_table(ws, "duplicates").select(["id", "keep"]).to_pylist() if r["keep"]}
 
 
-def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, kept_only: bool, shard: str) -> dict:
+def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, kept_only: bool, threads: int,
+                  shard: str) -> dict:
+    ocr.use_threads(threads)
     ws = Workspace(root)
     rows = pq.read_table(ws.partition("images", shard), columns=["id", "key", "text", "status"]).to_pylist()
     kept = _kept_ids(ws) if kept_only else None
@@ -82,13 +85,17 @@ def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = 
         todo = [s for s in shards if not ws.partition("captions", s).exists()]
         if len(todo) < len(shards):
             log.info("skipping %d shards already captioned", len(shards) - len(todo))
-        task = functools.partial(caption_shard, str(ws.root), tuple(detectors), vlm_dir, kept_only)
-        total, seconds = 0, {}
+        # Fewer shards than local workers (a small dataset, or img2dataset's 10k-image shards):
+        # give each task's OCR, most of the time, the cores that would sit idle.
+        threads = max(1, getattr(executor, "workers", 1) // max(1, len(todo)))
+        task = functools.partial(caption_shard, str(ws.root), tuple(detectors), vlm_dir, kept_only, threads)
+        total, seconds, task_seconds = 0, {}, 0.0
         with executor as ex, bar(total=len(todo), desc="caption", unit="shard") as progress:
             for _shard, result in ex.map(task, todo):
                 total += result["images"]
+                task_seconds += result["wall"]
                 for name, s in result["seconds"].items():
                     seconds[name] = seconds.get(name, 0.0) + s
                 progress.update()
         run.add(rows_in=len(shards), rows_out=total)
-    return {"shards_captioned": len(todo), "captions": total, "seconds": seconds}
+    return {"shards_captioned": len(todo), "captions": total, "seconds": seconds, "task_seconds": task_seconds}

@@ -63,7 +63,9 @@ def dense(record: dict) -> str:
     hands = [(i, arm["side"], arm["hand"]) for i, p in enumerate(record["people"], 1) for arm in p["arms"] if arm["hand"]]
     countable = sum(h["countable"] for *_, h in hands) + sum(h["countable"] for h in record["hands"])
     s = [clean(record["summary"]) + ".", f"Medium: {record['medium']}."]
-    s.append(f"{number(c['people'], 'person', 'people').capitalize()}, {number(c['faces'], 'face')} visible, "
+    # "No people" would be false beside a hand: its person is there, hidden or out of frame
+    who = "no body found" if not c["people"] and c["hands"] else number(c["people"], "person", "people")
+    s.append(f"{who.capitalize()}, {number(c['faces'], 'face')} visible, "
              f"{number(c['arms'], 'arm')} and {number(c['hands'], 'hand')} visible.")
     if countable:
         s.append(f"{number(c['fingers_extended'], 'finger').capitalize()} extended on "

@@ -103,6 +103,8 @@ def _attach_hands(facts: Facts, found_bodies, image: np.ndarray) -> None:
             # mediapipe labels hands as if the image were a mirrored selfie; photos are not
             side = "right" if hit.mirrored_label == "Left" else "left"
             facts.hands.append(hand_search.to_hand(hit, side, facts.uncertain, f"{side} hand {len(facts.hands) + 1}", frame))
+    if facts.hands and not facts.people:  # a hand is a person's: theirs is hidden or out of frame
+        facts.uncertain.append("hands with no body found: the person is hidden or out of frame")
     for p, person in enumerate(facts.people):
         for arm in person.arms:
             if arm.visible and arm.hand is None:

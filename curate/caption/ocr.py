@@ -18,8 +18,18 @@ MIN_CHARS = 2  # a lone letter or digit is nearly always a texture or an edge re
 SHORT_SIDE = 480
 
 
+_threads = 1
+
+
+def use_threads(n: int) -> None:
+    """onnxruntime threads for the OCR models in this process: 1 when a process per core does
+    the parallelism; more when a stage has fewer shards than cores and would leave them idle."""
+    global _threads
+    _threads = max(1, n)
+
+
 @functools.cache
-def _engine():
+def _engine(threads: int):
     from rapidocr import RapidOCR
 
     engine = RapidOCR(params={
@@ -27,7 +37,7 @@ def _engine():
         "Global.log_level": "error",
         "Det.limit_type": "min",
         "Det.limit_side_len": SHORT_SIDE,
-        "EngineConfig.onnxruntime.intra_op_num_threads": 1,  # one process per core does the parallelism
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     })
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
@@ -35,7 +45,7 @@ def _engine():
 
 
 def read(image: np.ndarray) -> list[TextLine]:
-    result = _engine()(image)
+    result = _engine(_threads)(image)
     lines = []
     for text, score, quad in zip(result.txts or (), result.scores or (), result.boxes if result.boxes is not None else ()):
         text = text.strip()
