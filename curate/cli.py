@@ -117,6 +117,13 @@ def cmd_caption(args) -> None:
     print(json.dumps({k: v for k, v in summary.items() if k not in ("seconds", "task_seconds")}))
 
 
+def cmd_shard(args) -> None:
+    from curate.shard import cut
+    from curate.workspace import Workspace
+
+    print(json.dumps(cut(Workspace.open(args.dataset), args.where, args.name, args.per_shard)))
+
+
 def cmd_train(args) -> None:
     from curate.workspace import Workspace
     from model.train import TrainConfig, train
@@ -163,14 +170,29 @@ def cmd_demo(args) -> None:
     run_demo(args.out, args.scheduler, args.processes_count)
 
 
+def cmd_run(args) -> None:
+    from curate.run_config import run
+
+    only = [s.strip() for s in args.stages.split(",") if s.strip()] if args.stages else None
+    run(args.config, build_parser(strict=True), only, args.scheduler)
+
+
 def cmd_bench(args) -> None:
     from curate.bench import run_bench
 
     run_bench(args.name, args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _StrictParser(argparse.ArgumentParser):
+    """For options read from a config file: argparse's complaint becomes a UserError (one line,
+    exit 2) instead of a usage message about a command line nobody typed."""
+
+    def error(self, message):
+        raise UserError(message)
+
+
+def build_parser(strict: bool = False) -> argparse.ArgumentParser:
+    parser = (_StrictParser if strict else argparse.ArgumentParser)(
         prog="curate",
         description="Assemble text-to-image training sets: ingest images, query their Parquet manifests with DuckDB.",
         epilog="Every verb takes --help. A DATASET is a folder (the workspace); stages write manifests/<table>/.",
@@ -184,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="curate-demo", help="dataset folder to write (default: ./curate-demo)")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_demo)
+
+    from curate.run_config import STAGES
+
+    p = sub.add_parser("run", help="the stages of a YAML config, in pipeline order",
+                       description="Run the stages a YAML file lists (" + ", ".join(STAGES) + ") on its dataset, "
+                                   "in that order, each with the options its verb takes (named as the flags, "
+                                   "'-' or '_'). Every option is checked before the first stage starts; every "
+                                   "stage skips finished work, so a rerun resumes.",
+                       epilog="example config: dataset: ds; stages: {ingest: {urls: list.csv}, embed: {}, "
+                              "dedupe: {}, train: {out: model}} (README 'Run a config')")
+    p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("--stages", metavar="LIST", help="comma-separated subset of the config's stages to run")
+    p.add_argument("--scheduler", metavar="SPEC", help="overrides the config's scheduler for per-shard stages")
+    p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("ingest", help="add images from URL lists, folders or tar/WebDataset archives",
                        description="Fetch images into DATASET/raw (WebDataset shards) and write manifests/images: "
@@ -259,14 +295,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
     p.set_defaults(fn=cmd_dedupe)
 
-    p = sub.add_parser("train", help="train the bundled text-to-image model on images picked by a query",
-                       description="Train CuratePipeline (diffusers UNet + frozen MiniLM text encoder) on the stored "
-                                   "images that pass --where (kept by dedupe when it has run). Writes a diffusers "
-                                   "folder with a model card, loss.png and checkpoints/.",
+    from curate.shard import DEFAULT_SET, PER_SHARD
+
+    p = sub.add_parser("shard", help="curated WebDataset training shards of the images a query picks",
+                       description="Write the stored images that pass --where (status ok, one per distinct image, "
+                                   "kept by dedupe when it has run) with their captions to shards/<name>/NNNNN.tar "
+                                   "(<key>.jpg|png|webp, <key>.txt short caption, <key>.json id, short and dense "
+                                   "captions, url, license) and manifests/train_shards. A rerun with the same query "
+                                   "and manifests writes nothing; a changed selection replaces the set.",
+                       epilog="example: curate shard DATASET --where \"hands > 0 AND width >= 256\"")
+    p.add_argument("dataset")
+    p.add_argument("--where", default="true", metavar="SQL_PREDICATE",
+                   help="over the columns of images, plus keep, cluster_size (dedupe) and people, faces, hands, "
+                        "fingers, text_in_image (captions); default: all")
+    p.add_argument("--name", default=DEFAULT_SET, help="the set: shards/<name>/ (default: %(default)s)")
+    p.add_argument("--per-shard", type=int, help=f"images per tar (default: the set's, else {PER_SHARD})")
+    p.set_defaults(fn=cmd_shard)
+
+    p = sub.add_parser("train", help="train the bundled text-to-image model on curated shards picked by a query",
+                       description="Train CuratePipeline (diffusers UNet + frozen MiniLM text encoder) on a curated "
+                                   "shard set: the one --where selects (cut first, as `curate shard` does, when it "
+                                   "is missing or stale), or the set `curate shard` cut. Writes a diffusers folder "
+                                   "with a model card, loss.png and checkpoints/.",
                        epilog="example: curate train DATASET --out model --where \"width >= 256\" --steps 2000")
     p.add_argument("dataset")
     p.add_argument("--out", required=True, metavar="MODEL_DIR")
-    p.add_argument("--where", metavar="SQL_PREDICATE", help="over images (and duplicates) columns; default: all")
+    p.add_argument("--where", metavar="SQL_PREDICATE",
+                   help="as for `curate shard`; default: the query the shard set was cut with, else all")
+    p.add_argument("--shards", metavar="NAME", help=f"the shard set to train on (default: {DEFAULT_SET})")
     p.add_argument("--preset", choices=["tiny", "small", "base"], help="model size (default: tiny, for CPU)")
     p.add_argument("--steps", type=int)
     p.add_argument("--resolution", type=int, help="pixels (default: the preset's)")
@@ -326,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
-                       description="Run SQL with one view per manifest table: images, runs.",
+                       description="Run SQL with one view per manifest table: images, hashes, embeddings, "
+                                   "duplicates, captions, train_shards, runs (and samples, audit in a samples folder).",
                        epilog="example: curate query DATASET \"SELECT status, count(*) FROM images GROUP BY 1\"")
     p.add_argument("dataset")
     p.add_argument("sql")

@@ -22,6 +22,7 @@ from curate.ingest.fetch import FetchOptions
 from curate.ingest.sources import read_url_list
 from curate.query import fetch
 from curate.serve import serve_folder
+from curate.shard import cut
 from curate.workspace import Workspace
 
 log = logging.getLogger("curate.demo")
@@ -72,7 +73,9 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     log.info("captioning the %d kept images: people, faces, arms, hands, fingers, text", deduped["kept"])
     captioned = caption(ws, make_executor(scheduler, workers), kept_only=True)
     sheet = write_sheet(ws)
-    log.info("training the tiny model on the %d kept images (%d steps on the CPU)", deduped["kept"], TRAIN_STEPS)
+    log.info("cutting curated training shards of the kept images with their captions")
+    shards = cut(ws)
+    log.info("training the tiny model on the %d curated images (%d steps on the CPU)", shards["images"], TRAIN_STEPS)
     from model.sample import sample
     from model.train import TrainConfig, train
 
@@ -91,11 +94,13 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     for r in fetch(ws, "SELECT short FROM captions WHERE hands > 0 OR text_in_image <> '' OR people > 1 "
                        "ORDER BY people + hands DESC, id LIMIT 4").to_pylist():
         print(f"    - {r['short']}")
+    print(f"  shards:  {shards['folder']}  ({shards['images']} images in {shards['shards']} WebDataset tar"
+          f"{'s' if shards['shards'] > 1 else ''}, listed in manifests/train_shards)")
     print(f"  model:   {model_dir}  ({trained['steps']} steps, final loss {trained['final_loss']:.3f}; "
           f"loss curve {model_dir / 'loss.png'})")
     print(f"  samples: {sampled['contact_sheet']}  ({len(PROMPTS)} prompts x 4 seeds)")
     print(f"  audit:   {audited['report']}  ({audited['novel']} novel, {audited['near']} near, "
           f"{audited['copy']} copy of {audited['samples']} samples)")
-    print(f"  shards:  {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
+    print(f"  raw:     {ws.raw}   manifests: {ws.manifests}   index: {ws.index}")
     print(f"  try:     curate query {ws.root} \"SELECT kind, count(*) FROM duplicates GROUP BY 1\"")
     print(f"           curate query {ws.root} \"SELECT short FROM captions WHERE hands > 0\"")

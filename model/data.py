@@ -1,12 +1,12 @@
-"""Training data: images picked by a SQL predicate over the manifests, read straight from the raw
-WebDataset shards (seek to each member, nothing unpacked), in aspect-ratio buckets.
+"""Training data: the images of a curated shard set (`curate shard`), read straight from its
+WebDataset tars by the byte offsets in manifests/train_shards (nothing unpacked), in
+aspect-ratio buckets.
 
 The order of batches is a pure function of (seed, epoch), and a stream can start at any
 micro-batch: that is what lets `--resume` continue bit for bit.
 """
 
 import math
-import tarfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +15,7 @@ from PIL import Image
 
 from curate.errors import UserError
 from curate.query import fetch
-from curate.raw import IMAGE_EXTENSIONS, decode, to_rgb
+from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
 from model.pipeline import pixels_to_tensor
 
@@ -24,58 +24,23 @@ ASPECTS = (0.5, 0.75, 1.0, 4 / 3, 2.0)  # width / height
 
 @dataclass(frozen=True)
 class Sample:
-    shard: str
-    key: str
+    path: str      # curated tar, relative to the dataset folder
+    offset: int    # where the image's bytes start in it
+    size: int
     width: int
     height: int
     short: str
     dense: str
 
 
-def select(ws: Workspace, where: str = "true") -> list[Sample]:
-    """Stored images that pass `where`, one per distinct image, kept by dedupe when it has run."""
-    kept = "AND keep" if ws.partitions("duplicates") else ""
-    dups = "LEFT JOIN duplicates USING (id)" if ws.partitions("duplicates") else ""
-    # captions, where the caption stage ran, give the training text and columns to select on
-    # (people, faces, hands, fingers, text_in_image); else the ingested text is both levels
-    captioned = bool(ws.partitions("captions"))
-    caps = ("LEFT JOIN (SELECT id, short AS c_short, dense AS c_dense, people, faces, hands, fingers, text_in_image "
-            "FROM captions) USING (id)") if captioned else ""
-    texts = ("coalesce(c_short, text, '') AS short, coalesce(c_dense, text, '') AS dense" if captioned
-             else "coalesce(text, '') AS short, coalesce(text, '') AS dense")
-    sql = f"""
-        WITH candidates AS (
-            SELECT images.*, {texts}
-                   {", keep, cluster_size" if dups else ""}
-                   {", people, faces, hands, fingers, text_in_image" if captioned else ""}
-            FROM images {dups} {caps}
-            WHERE status = 'ok' {kept}
-            QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1
-        )
-        SELECT shard, key, width, height, short, dense FROM candidates WHERE ({where}) ORDER BY shard, key"""
-    rows = fetch(ws, sql).to_pylist()
-    if not rows:
-        raise UserError(f"the query selects no images to train on (--where {where!r})")
+def load(ws: Workspace, shard_set: str) -> list[Sample]:
+    """The images of a curated shard set (`curate shard`), in the order they were cut."""
+    rows = fetch(ws, f"""SELECT shard_path AS path, "offset", size, width, height, short, dense FROM train_shards
+                         WHERE shard_set = '{shard_set}' ORDER BY shard_path, key""").to_pylist()
+    for path in sorted({r["path"] for r in rows}):
+        if not (ws.root / path).exists():
+            raise UserError(f"curated shard {ws.root / path} is missing; run `curate shard` again")
     return [Sample(**r) for r in rows]
-
-
-def member_offsets(ws: Workspace, samples: list[Sample]) -> dict[tuple[str, str], tuple[int, int]]:
-    """(shard, key) -> (byte offset, size) of the image inside raw/<shard>.tar."""
-    wanted = {(s.shard, s.key) for s in samples}
-    offsets = {}
-    for shard in sorted({s.shard for s in samples}):
-        path = ws.raw / f"{shard}.tar"
-        if not path.exists():
-            raise UserError(f"shard {path} is missing; re-run `curate ingest` to fetch it again")
-        with tarfile.open(path) as tf:
-            for info in tf:
-                key, _, ext = info.name.partition(".")
-                if ext in IMAGE_EXTENSIONS and (shard, key) in wanted:
-                    offsets[(shard, key)] = (info.offset_data, info.size)
-    missing = wanted - offsets.keys()
-    if missing:
-        raise UserError(f"{len(missing)} selected images are not in their shards (first: {sorted(missing)[0]})")
-    return offsets
 
 
 def buckets(resolution: int) -> list[tuple[int, int]]:
@@ -113,15 +78,12 @@ def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 class BatchStream(torch.utils.data.IterableDataset):
     """Micro-batches from micro-step `start` on: (step, pixels in [-1, 1], shorts, denses)."""
 
-    def __init__(self, ws: Workspace, samples, offsets, batch_size: int, resolution: int, seed: int, start: int = 0):
-        self.ws, self.samples, self.offsets = ws, samples, offsets
+    def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0):
+        self.ws, self.samples = ws, samples
         self.batch_size, self.sizes, self.seed, self.start = batch_size, buckets(resolution), seed, start
 
     def _read(self, sample: Sample) -> Image.Image:
-        offset, size = self.offsets[(sample.shard, sample.key)]
-        with open(self.ws.raw / f"{sample.shard}.tar", "rb") as fh:
-            fh.seek(offset)
-            return to_rgb(decode(fh.read(size)))
+        return to_rgb(decode(read_at(self.ws.root / sample.path, sample.offset, sample.size)))
 
     def __iter__(self):
         step, epoch = 0, 0

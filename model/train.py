@@ -25,6 +25,7 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 
+from curate import shard
 from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
@@ -40,7 +41,8 @@ WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loade
 @dataclasses.dataclass
 class TrainConfig:
     preset: str = "tiny"
-    where: str = "true"
+    where: str | None = None           # default: the query the shard set was cut with, else all
+    shards: str = shard.DEFAULT_SET    # the curated shard set to cut (or keep) and train on
     steps: int = 1000
     resolution: int | None = None      # default: the preset's
     batch_size: int | None = None      # default: the preset's
@@ -128,7 +130,8 @@ tags: [curate]
 ---
 # curate {cfg.preset} text-to-image model
 
-Trained by `curate train` on the dataset `{ws.root}`: {samples} images selected by
+Trained by `curate train` on the dataset `{ws.root}`: the {samples} images of its curated shard
+set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
 
 ```sql
 {cfg.where}
@@ -150,8 +153,10 @@ Training settings:
 def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     cfg = cfg.resolved()
     out = Path(out)
-    samples = data.select(ws, cfg.where)
-    offsets = data.member_offsets(ws, samples)
+    # Training reads a curated shard set: cut it here when it is missing or stale (a no-op when
+    # `curate shard` already cut it for the same query and manifests).
+    cfg = dataclasses.replace(cfg, where=shard.cut(ws, cfg.where, cfg.shards)["where"])
+    samples = data.load(ws, cfg.shards)
     tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
@@ -175,7 +180,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
         log.info("resuming from step %d", step)
     elif resume:
         log.info("no checkpoint in %s: starting from scratch", out)
-    stream = data.BatchStream(ws, samples, offsets, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
+    stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)

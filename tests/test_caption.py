@@ -200,10 +200,11 @@ def test_caption_stage_writes_queryable_manifests_and_resumes(tmp_path):
     assert all(r["short"].startswith("corpus image") for r in rows)
     assert (ws.root / "reports" / "captions.html").stat().st_size > 10_000
     # training picks images by caption columns and trains on the caption strings
-    from model.data import select
+    from curate.shard import select
 
     picked = select(ws, "people >= 2 OR text_in_image ILIKE '%hotel%'")
-    assert len(picked) == 2 and all(p.dense.startswith("corpus image") and "Medium:" in p.dense for p in picked)
+    assert len(picked) == 2 and all(p["dense"].startswith("corpus image") and "Medium:" in p["dense"] for p in picked)
+    assert all(p["caption_used"].startswith("captions:template") for p in picked)
     # a partition lost (a killed run) is redone; the others are kept as they are
     first = ws.partitions("captions")[0]
     kept = ws.partitions("captions")[1].stat().st_mtime_ns

@@ -125,11 +125,20 @@ def test_bad_training_input_is_one_line_exit_2(dataset, tmp_path, capsys, argv, 
     assert rc == 2 and needle in capsys.readouterr().err
 
 
-def test_missing_shard_is_one_line_exit_2(dataset, tmp_path, capsys):
+def test_training_reads_curated_shards_and_recuts_a_lost_one(dataset, tmp_path, capsys):
     copy = tmp_path / "ds"
     shutil.copytree(dataset, copy)
-    next(Workspace(copy).raw.glob("*.tar")).unlink()
-    assert curate("train", copy, "--out", tmp_path / "m", "--steps", 1) == 2
+    ws = Workspace(copy)
+    assert curate("shard", copy, "--per-shard", 3) == 0
+    lost = ws.shards / "train" / "00001.tar"
+    lost.unlink()
+    assert curate("train", copy, "--out", tmp_path / "m", "--steps", 1) == 0  # cut again from the raw shards
+    assert lost.exists() and len(list((ws.shards / "train").glob("*.tar"))) == 3  # the set `curate shard` cut
+    assert "shards/train" in (tmp_path / "m" / "README.md").read_text()
+    # with the curated set and a raw shard gone, there is nothing to train on: one line, exit 2
+    shutil.rmtree(ws.shards / "train")
+    next(ws.raw.glob("*.tar")).unlink()
+    assert curate("train", copy, "--out", tmp_path / "m2", "--steps", 1) == 2
     assert "is missing" in capsys.readouterr().err
 
 
