@@ -13,6 +13,8 @@ QUIET = False
 def setup(quiet: bool = False) -> None:
     global QUIET
     QUIET = quiet
+    if quiet:  # transformers' and diffusers' own bars ("Loading weights") follow the hub's switch
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(levelname).1s %(name)s: %(message)s",

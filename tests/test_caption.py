@@ -39,6 +39,9 @@ PEOPLE_AND_TEXT = {
     "cv_dog.jpg": (0, 0, []),
     "skl_flower.jpg": (0, 0, []),
     "sk_rocket.jpg": (0, 0, []),
+    "cv_apple.jpg": (0, 0, []),                   # the face model sees a face in the apple (0.64)
+    "cv_word_riser.jpg": (0, 0, ["riser"]),       # ... and in the letters (0.65)
+    "cv_chessboard_left06.jpg": (1, 1, []),       # a real face, half hidden by the board (0.65)
 }
 # emoji code -> extended fingers of the gesture it draws
 GESTURES = {"270b": 5, "1f44b": 5, "261d": 1, "270c": 2, "1f44d": 1, "1f44e": 1, "1f44c": 3}
