@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from curate import embed, embedders, index, manifest
+from curate.errors import UserError
 from curate.workspace import Workspace
 from tests.helpers import curate, images
 
@@ -152,7 +153,7 @@ def test_index_of_another_embedder_is_refused(dataset, tmp_path):
     ws = Workspace(copy)
     for suffix in (".faiss", ".ids.parquet"):
         (ws.index / f"efficientnet-lite0{suffix}").rename(ws.index / f"efficientnet-lite1{suffix}")
-    with pytest.raises(Exception, match="built with efficientnet-lite0, not efficientnet-lite1"):
+    with pytest.raises(UserError, match="built with efficientnet-lite0, not efficientnet-lite1"):  # exit 2
         index.load(ws, "efficientnet-lite1")
 
 
