@@ -101,21 +101,25 @@ def _write_tar(ws: Workspace, name: str, number: int, rows: list[dict]) -> list[
     path = ws.shards / name / f"{number:05d}.tar"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     keys = []
-    with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tf:
-        for j, r in enumerate(rows):
-            raw = ws.raw / f"{r['shard']}.tar"
-            if not raw.exists():
-                raise UserError(f"shard {raw} is missing; re-run `curate ingest` to fetch it again")
-            try:
-                data = read_member(raw, r["key"])
-            except KeyError:
-                raise UserError(f"image {r['key']} is not in its shard {raw}; re-run `curate ingest`") from None
-            key = f"{number:05d}{j:04d}"
-            keys.append(key)
-            meta = {k: r[k] for k in ("id", "short", "dense", "caption_used", "url", "license", "text", "width", "height")}
-            _add(tf, f"{key}.{EXTENSIONS.get(r['format'], r['format'])}", data)
-            _add(tf, f"{key}.txt", r["short"].encode())
-            _add(tf, f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())
+    try:
+        with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tf:
+            for j, r in enumerate(rows):
+                raw = ws.raw / f"{r['shard']}.tar"
+                if not raw.exists():
+                    raise UserError(f"shard {raw} is missing; re-run `curate ingest` to fetch it again")
+                try:
+                    data = read_member(raw, r["key"])
+                except KeyError:
+                    raise UserError(f"image {r['key']} is not in its shard {raw}; re-run `curate ingest`") from None
+                key = f"{number:05d}{j:04d}"
+                keys.append(key)
+                meta = {k: r[k] for k in ("id", "short", "dense", "caption_used", "url", "license", "text", "width", "height")}
+                _add(tf, f"{key}.{EXTENSIONS.get(r['format'], r['format'])}", data)
+                _add(tf, f"{key}.txt", r["short"].encode())
+                _add(tf, f"{key}.json", json.dumps(meta, ensure_ascii=False).encode())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a missing image or an interrupt leaves no half tar behind
+        raise
     offsets = member_offsets(tmp)
     os.replace(tmp, path)
     relative = str(path.relative_to(ws.root))

@@ -115,3 +115,4 @@ def test_a_missing_raw_shard_is_one_line_exit_2(dataset, tmp_path, capsys):
     next(Workspace(copy).raw.glob("*.tar")).unlink()
     assert curate("shard", copy) == 2
     assert "is missing" in capsys.readouterr().err
+    assert not [p for p in (copy / "shards").rglob("*") if ".tmp-" in p.name]  # no half-written tar
