@@ -1,7 +1,11 @@
 """Small helpers the tests share."""
 
+import shutil
+from pathlib import Path
+
 import pyarrow.parquet as pq
 
+from curate import corpus
 from curate.cli import main
 from curate.manifest import read_table
 from curate.workspace import Workspace
@@ -28,3 +32,23 @@ def comparable(rows: list[dict], drop=RUN_DEPENDENT) -> list[dict]:
 
 def parquet_rows(path) -> list[dict]:
     return pq.read_table(path).to_pylist()
+
+
+def corpus_folder(folder, names, captions: dict | None = None) -> Path:
+    """Bundled corpus images copied into `folder`, each with its caption beside it as a .txt
+    where `captions` (name -> text) gives one: a folder to ingest."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(corpus.images_dir() / name, folder / name)
+        if captions:
+            (folder / name).with_suffix(".txt").write_text(captions[name])
+    return folder
+
+
+def ingest_corpus(dataset, names, captions: dict | None = None, per_shard: int = 4) -> Path:
+    """A dataset ingested from those corpus images (through `corpus_folder`), `per_shard` a raw shard."""
+    dataset = Path(dataset)
+    src = corpus_folder(dataset.with_name(dataset.name + "-src"), names, captions)
+    assert curate("ingest", dataset, "--folder", src, "--number-sample-per-shard", per_shard) == 0
+    return dataset

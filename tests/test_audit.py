@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from curate import corpus, manifest
 from curate.audit import tiles
 from curate.workspace import Workspace
-from tests.helpers import curate
+from tests.helpers import curate, ingest_corpus
 
 TRAINING = ["sk_coffee.jpg", "sk_astronaut.jpg", "cv_baboon.jpg", "sk_rocket.jpg", "cv_fruits.jpg",
             "sk_chelsea.jpg", "cv_text_hotel.jpg", "sk_hubble.jpg"]
@@ -21,11 +21,7 @@ UNSEEN = ["cv_messi5.jpg", "sk_camera.jpg"]  # real photos the dataset does not 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("audit")
-    src = root / "src"
-    src.mkdir()
-    for name in TRAINING:
-        shutil.copy(corpus.images_dir() / name, src / name)
-    assert curate("ingest", root / "ds", "--folder", src, "--number-sample-per-shard", 4) == 0
+    ingest_corpus(root / "ds", TRAINING)
     assert curate("embed", root / "ds") == 0
     return root / "ds"
 

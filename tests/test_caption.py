@@ -7,7 +7,6 @@ copied from the packages named in curate/corpus/corpus.csv; astronaut and Grace 
 also read straight from scikit-image and matplotlib; the ASL stamps are in tests/data)."""
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from curate.caption.image import caption_image
 from curate.manifest import read_table
 from curate.query import fetch
 from curate.workspace import Workspace
-from tests.helpers import curate
+from tests.helpers import curate, ingest_corpus
 
 # file -> (people, faces or None where a face is half turned away, text that must be read)
 PEOPLE_AND_TEXT = {
@@ -182,13 +181,7 @@ def test_hostile_images_get_a_status_not_a_crash():
 
 
 def _small_dataset(tmp_path, names) -> Workspace:
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in names:
-        shutil.copy(corpus.images_dir() / name, src / name)
-        (src / name).with_suffix(".txt").write_text(f"corpus image {name}")
-    assert curate("ingest", tmp_path / "ds", "--folder", src, "--number-sample-per-shard", "3") == 0
-    return Workspace.open(tmp_path / "ds")
+    return Workspace.open(ingest_corpus(tmp_path / "ds", names, {n: f"corpus image {n}" for n in names}, 3))
 
 
 def test_caption_stage_writes_queryable_manifests_and_resumes(tmp_path):

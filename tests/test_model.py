@@ -12,13 +12,12 @@ import pytest
 import torch
 from PIL import Image
 
-from curate import corpus
 from curate import manifest
 from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
 from model.pipeline import CuratePipeline
 from model.sample import load_pipeline
-from tests.helpers import curate
+from tests.helpers import curate, ingest_corpus
 
 # Eight real pictures with distinct looks, and captions that tell them apart.
 PICTURES = {
@@ -35,14 +34,7 @@ PICTURES = {
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("model")
-    src = root / "src"
-    src.mkdir()
-    for name, caption in PICTURES.items():
-        shutil.copy(corpus.images_dir() / name, src / name)
-        (src / name).with_suffix(".txt").write_text(caption)
-    assert curate("ingest", root / "ds", "--folder", src, "--number-sample-per-shard", 4) == 0
-    return root / "ds"
+    return ingest_corpus(tmp_path_factory.mktemp("model") / "ds", PICTURES, PICTURES)
 
 
 @pytest.fixture(scope="module")

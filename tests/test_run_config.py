@@ -1,17 +1,14 @@
 """`curate run CONFIG.yaml`: stages from a YAML file, parsed by their verbs' own parsers, checked
 before anything runs, rerunnable."""
 
-import shutil
-
 import pytest
 import yaml
 
-from curate import corpus
 from curate.cli import build_parser
 from curate.manifest import read_table
 from curate.run_config import load, plan
 from curate.workspace import Workspace
-from tests.helpers import curate
+from tests.helpers import corpus_folder, curate
 
 
 def _config(tmp_path, stages: dict, **top) -> str:
@@ -21,10 +18,7 @@ def _config(tmp_path, stages: dict, **top) -> str:
 
 
 def test_a_config_runs_its_stages_and_a_rerun_changes_nothing(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("sk_coffee.jpg", "sk_rocket.jpg", "cv_fruits.jpg", "sk_chelsea.jpg", "cv_baboon.jpg"):
-        shutil.copy(corpus.images_dir() / name, src / name)
+    src = corpus_folder(tmp_path / "src", ["sk_coffee.jpg", "sk_rocket.jpg", "cv_fruits.jpg", "sk_chelsea.jpg", "cv_baboon.jpg"])
     # listed out of order on purpose: stages run in pipeline order
     config = _config(tmp_path, {"shard": {"per-shard": 2, "where": "width > 300"},
                                 "ingest": {"folder": str(src), "number_sample_per_shard": 2, "image_size": 256}})

@@ -11,7 +11,7 @@ import pytest
 from curate import corpus
 from curate.manifest import read_table
 from curate.workspace import Workspace
-from tests.helpers import curate
+from tests.helpers import corpus_folder, curate
 
 PICTURES = ["cv_baboon.jpg", "sk_coffee.jpg", "sk_chelsea.jpg", "sk_rocket.jpg", "cv_fruits.jpg",
             "sk_astronaut.jpg", "cv_text_hotel.jpg", "oc_blueman_waving.png", "cv_messi5.jpg", "sk_lfw_face00.png"]
@@ -20,11 +20,7 @@ PICTURES = ["cv_baboon.jpg", "sk_coffee.jpg", "sk_chelsea.jpg", "sk_rocket.jpg",
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("shard")
-    src = root / "src"
-    src.mkdir()
-    for name in PICTURES:
-        shutil.copy(corpus.images_dir() / name, src / name)
-        (src / name).with_suffix(".txt").write_text(f"caption of {name}")
+    src = corpus_folder(root / "src", PICTURES, {n: f"caption of {n}" for n in PICTURES})
     shutil.copy(corpus.images_dir() / PICTURES[0], src / "same-bytes-again.jpg")  # one image, two rows
     assert curate("ingest", root / "ds", "--folder", src, "--number-sample-per-shard", 4) == 0
     return root / "ds"
