@@ -194,7 +194,9 @@ class _StrictParser(argparse.ArgumentParser):
 def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     parser = (_StrictParser if strict else argparse.ArgumentParser)(
         prog="curate",
-        description="Assemble text-to-image training sets: ingest images, query their Parquet manifests with DuckDB.",
+        description="Assemble text-to-image training sets and check that a model trained on them does not copy: "
+                    "ingest, embed, dedupe, caption and shard images, query their Parquet manifests with DuckDB, "
+                    "train and sample the bundled diffusion model, audit its samples.",
         epilog="Every verb takes --help. A DATASET is a folder (the workspace); stages write manifests/<table>/.",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
@@ -248,24 +250,6 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     _add_executor_args(p)
     p.set_defaults(fn=cmd_embed)
 
-    p = sub.add_parser("caption", help="dense hierarchical captions from detectors -> manifests/captions",
-                       description="Caption every stored image: people, faces, bodies, arms, hands and extended "
-                                   "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
-                                   "only from detectors; what they could not settle is listed under 'uncertain'. "
-                                   "Writes a struct per image (DESIGN.md section 5) plus 'short' and 'dense' "
-                                   "caption strings for training. Shards already captioned are skipped.")
-    p.add_argument("dataset")
-    p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")
-    p.add_argument("--vlm", metavar="LOCAL_DIR", help="a transformers image-text-to-text checkpoint folder (BLIP, GIT, "
-                   "Florence-2, LLaVA, Qwen2-VL...) that writes the summary, prompted with the detector facts; "
-                   "loaded offline. Without it the summary is a template over the facts and the original text")
-    p.add_argument("--kept-only", action="store_true", help="caption only the images dedupe kept (what training "
-                   "reads); a later run without it does not fill in the rest")
-    p.add_argument("--report", action="store_true", help="write reports/captions.html: images beside their "
-                   "captions, with hand and text boxes drawn")
-    _add_executor_args(p)
-    p.set_defaults(fn=cmd_caption)
-
     from curate.dedupe.tiers import Thresholds
 
     d = Thresholds()
@@ -294,6 +278,24 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                         "(auto: exact up to 20k images, k-means above)")
     p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
     p.set_defaults(fn=cmd_dedupe)
+
+    p = sub.add_parser("caption", help="dense hierarchical captions from detectors -> manifests/captions",
+                       description="Caption every stored image: people, faces, bodies, arms, hands and extended "
+                                   "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
+                                   "only from detectors; what they could not settle is listed under 'uncertain'. "
+                                   "Writes a struct per image (DESIGN.md section 5) plus 'short' and 'dense' "
+                                   "caption strings for training. Shards already captioned are skipped.")
+    p.add_argument("dataset")
+    p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")
+    p.add_argument("--vlm", metavar="LOCAL_DIR", help="a transformers image-text-to-text checkpoint folder (BLIP, GIT, "
+                   "Florence-2, LLaVA, Qwen2-VL...) that writes the summary, prompted with the detector facts; "
+                   "loaded offline. Without it the summary is a template over the facts and the original text")
+    p.add_argument("--kept-only", action="store_true", help="caption only the images dedupe kept (what training "
+                   "reads); a later run without it does not fill in the rest")
+    p.add_argument("--report", action="store_true", help="write reports/captions.html: images beside their "
+                   "captions, with hand and text boxes drawn")
+    _add_executor_args(p)
+    p.set_defaults(fn=cmd_caption)
 
     from curate.shard import DEFAULT_SET, PER_SHARD
 
