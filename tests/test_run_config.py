@@ -1,6 +1,8 @@
 """`curate run CONFIG.yaml`: stages from a YAML file, parsed by their verbs' own parsers, checked
 before anything runs, rerunnable."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -76,3 +78,13 @@ def test_a_missing_or_unreadable_config_is_one_line_exit_2(tmp_path, capsys):
     config = _config(tmp_path, {"embed": {}})
     assert curate("run", config, "--stages", "train") == 2
     assert "--stages train: not in" in capsys.readouterr().err
+
+
+def test_the_readme_example_config_is_valid(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("### Run a config", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pipeline.yaml").write_text(example)
+    config = str(tmp_path / "pipeline.yaml")
+    runs = plan(config, load(config), build_parser(strict=True), None, None)
+    assert [a.verb for a in runs] == ["ingest", "embed", "dedupe", "caption", "shard", "train", "sample", "audit"]
+    assert runs[0].scheduler == "local:4" and runs[-1].samples == "samples" and runs[-2].model_dir == "model"
