@@ -162,4 +162,4 @@ def cut(ws: Workspace, where: str | None = None, name: str = DEFAULT_SET, per_sh
             run.add(rows_out=len(chunk))
         run.add(rows_in=len(rows))
     return {"set": name, "where": where, "images": len(rows), "shards": len(chunks), "written": written,
-            "folder": str(folder)}
+            "folder": str(folder), "fingerprint": fingerprint}

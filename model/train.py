@@ -155,7 +155,8 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     out = Path(out)
     # Training reads a curated shard set: cut it here when it is missing or stale (a no-op when
     # `curate shard` already cut it for the same query and manifests).
-    cfg = dataclasses.replace(cfg, where=shard.cut(ws, cfg.where, cfg.shards)["where"])
+    shards = shard.cut(ws, cfg.where, cfg.shards)
+    cfg = dataclasses.replace(cfg, where=shards["where"])
     samples = data.load(ws, cfg.shards)
     tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -173,6 +174,10 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     step, losses = 0, []
     if resume and _checkpoints(out):
         state = torch.load(_checkpoints(out)[-1], weights_only=False)
+        if state.get("shards_fingerprint", shards["fingerprint"]) != shards["fingerprint"]:
+            # another selection (a new query, dedupe or caption run) would not continue the same run
+            raise UserError(f"the shard set {cfg.shards!r} has changed since the checkpoints in {out} were written; "
+                            "train into a new --out, or resume with the query and manifests of that run")
         unet.load_state_dict(state["unet"])
         optimizer.load_state_dict(state["optimizer"])
         ema.load_state_dict(state["ema"])
@@ -226,7 +231,8 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
-                                       "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg)})
+                                       "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
+                                       "shards_fingerprint": shards["fingerprint"]})
     timed = step - timing["first"]
     seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
     ema.copy_to(unet.parameters())

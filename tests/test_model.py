@@ -103,6 +103,14 @@ def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_resume_on_another_selection_is_refused(dataset, short_model, tmp_path, capsys):
+    copy, model = tmp_path / "ds", tmp_path / "model"
+    shutil.copytree(dataset, copy)
+    shutil.copytree(short_model, model)
+    assert curate("train", copy, "--out", model, "--steps", 8, "--resume", "--where", "width >= 400") == 2
+    assert "has changed since the checkpoints" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["--where", "width < 0"], "selects no images"),
     (["--where", "nonsense_column > 1"], "query failed"),
