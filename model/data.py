@@ -13,7 +13,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from curate.errors import UserError
 from curate.query import fetch
 from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
@@ -34,12 +33,10 @@ class Sample:
 
 
 def load(ws: Workspace, shard_set: str) -> list[Sample]:
-    """The images of a curated shard set (`curate shard`), in the order they were cut."""
+    """The images of a curated shard set, in the order they were cut. Call it after
+    `curate.shard.cut`, which rewrites any tar of the set that is missing."""
     rows = fetch(ws, f"""SELECT shard_path AS path, "offset", size, width, height, short, dense FROM train_shards
                          WHERE shard_set = '{shard_set}' ORDER BY shard_path, key""").to_pylist()
-    for path in sorted({r["path"] for r in rows}):
-        if not (ws.root / path).exists():
-            raise UserError(f"curated shard {ws.root / path} is missing; run `curate shard` again")
     return [Sample(**r) for r in rows]
 
 
