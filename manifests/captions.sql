@@ -1,4 +1,4 @@
--- version: 1
+-- version: 2
 -- Hierarchical captions (DESIGN.md section 5), one row per distinct stored image, one
 -- partition per raw shard. Boxes are [x0, y0, x1, y1] in pixels of the stored image.
 CREATE TABLE captions (
@@ -8,9 +8,9 @@ CREATE TABLE captions (
     captioner VARCHAR,        -- 'template' or 'vlm:<dir>', plus the detectors that ran
     caption STRUCT(
         summary VARCHAR,
-        medium VARCHAR,       -- photo, grayscale photo, drawing
+        medium VARCHAR,       -- photo, grayscale photo, drawing, painting, render, screenshot, document
         people STRUCT(
-            box INTEGER[], face BOOLEAN, body VARCHAR,   -- body: full, upper, head
+            box INTEGER[], face BOOLEAN, body VARCHAR,   -- body: full, upper, head, unknown (no pose found)
             arms STRUCT(side VARCHAR, visible BOOLEAN,
                         hand STRUCT(box INTEGER[], score FLOAT, side VARCHAR, fingers_extended INTEGER,
                                     fingers_visible INTEGER, countable BOOLEAN, visible BOOLEAN))[]
@@ -18,10 +18,11 @@ CREATE TABLE captions (
         hands STRUCT(box INTEGER[], score FLOAT, side VARCHAR, fingers_extended INTEGER,
                      fingers_visible INTEGER, countable BOOLEAN, visible BOOLEAN)[],  -- hands no detected body owns
         counts STRUCT(people INTEGER, faces INTEGER, arms INTEGER, hands INTEGER, fingers_extended INTEGER),
-        objects STRUCT(name VARCHAR, count INTEGER)[],
+        objects STRUCT(name VARCHAR, count INTEGER, boxes INTEGER[][], scores FLOAT[], fine VARCHAR)[],
+        labels STRUCT(name VARCHAR, score FLOAT, source VARCHAR, coco VARCHAR, kind VARCHAR)[],
         text STRUCT(text VARCHAR, box INTEGER[], score FLOAT)[],
         uncertain VARCHAR[],
-        provenance STRUCT(summary VARCHAR, people VARCHAR, text VARCHAR)
+        provenance STRUCT(summary VARCHAR, medium VARCHAR, objects VARCHAR, labels VARCHAR, people VARCHAR, text VARCHAR)
     ),
     short VARCHAR,            -- one sentence
     dense VARCHAR,            -- every count, every quoted text
@@ -29,5 +30,7 @@ CREATE TABLE captions (
     faces INTEGER,
     hands INTEGER,
     fingers INTEGER,          -- extended fingers on countable hands
-    text_in_image VARCHAR     -- the text lines joined by ' | ' ('' when none)
+    text_in_image VARCHAR,    -- the text lines joined by ' | ' ('' when none)
+    objects VARCHAR[],        -- names of what was counted (COCO and fine names, 'person'): list_contains(objects, 'dog')
+    labels VARCHAR[]          -- the ImageNet head's names for the whole image
 );

@@ -1,19 +1,55 @@
-"""All detectors on one image -> Facts: people with faces, bodies, arms and hands; loose hands;
-text lines; the medium. Each detector's time is recorded for `curate bench caption`."""
+"""Every detector on one image, once each, in the order their inputs need: what they saw, raw
+(`Seen`). Turning that into the caption's facts is fuse.py's job, and writing it down is
+describe.py's. Each detector's time is recorded for `curate bench caption`.
+
+objects  NanoDet (COCO-80): object boxes, and the person boxes that drive the people search
+labels   the ImageNet head of EfficientNet-Lite0: names for the whole image and each object box
+people   mediapipe faces, and mediapipe pose top-down on each person box, then on the rest
+hands    hand-tracker boxes and wrists as proposals, mediapipe hand landmarks on each
+text     rapidocr
+"""
 
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from curate.caption import hands as hand_search
-from curate.caption import ocr
-from curate.caption.people import CONFIRM_BELOW, bodies, confirmed, faces, inside
-from curate.caption.records import Arm, Facts, Person
+from curate.caption import handtrack, imagenet, medium, nanodet, ocr
+from curate.caption.boxes import Detection
+from curate.caption.people import CONFIRM_BELOW, MAX_CROPS, Body, bodies, confirmed, faces, inside, pose_in_box
+from curate.caption.records import TextLine
 from curate.progress import native_stderr_silenced
 
-SIDES = ("left", "right")
-DETECTORS = ("people", "hands", "text")
+DETECTORS = ("objects", "labels", "people", "hands", "text")
+HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
+OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
+
+
+@dataclass
+class Seen:
+    """The raw outputs of the detectors on one image."""
+    medium: str
+    medium_score: float
+    detections: list[Detection] = field(default_factory=list)       # NanoDet, every class
+    label_probs: np.ndarray | None = None                           # ImageNet: whole image, then one row per object box
+    faces: list[tuple[list[int], float, bool]] = field(default_factory=list)  # box, score, confirmed by a second model
+    bodies: list[tuple[Body, int | None]] = field(default_factory=list)       # pose, index of its person box
+    sharpness: list[float] = field(default_factory=list)            # mean |Laplacian| in each person box
+    hand_hits: list = field(default_factory=list)                   # hands.Hit, merged over all views
+    hand_owners: list[tuple[int, int]] = field(default_factory=list)  # (body, side) of each wrist region searched
+    hand_regions: list = field(default_factory=list)
+    text: list[TextLine] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def person_boxes(self) -> list[Detection]:
+        return [d for d in self.detections if d.name == "person"]
+
+    @property
+    def object_boxes(self) -> list[Detection]:
+        return [d for d in self.detections if d.name != "person"]
 
 
 @contextmanager
@@ -24,97 +60,68 @@ def _timed(seconds: dict, name: str):
     seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t
 
 
-def medium(image: np.ndarray) -> str:
-    """'drawing' where a dozen colours (at 6 bits per channel, which JPEG noise mostly keeps)
-    cover most of the image: clip art, emoji, icons; 'grayscale photo' where the channels
-    agree; else 'photo'. Right for 373 of the 390 corpus images, 360 once re-encoded as JPEG."""
-    small = image[:: max(1, image.shape[0] // 128), :: max(1, image.shape[1] // 128)].reshape(-1, 3).astype(np.int64)
-    q = small >> 2
-    codes = q[:, 0] << 16 | q[:, 1] << 8 | q[:, 2]
-    top = np.sort(np.unique(codes, return_counts=True)[1])[::-1][:12].sum() / len(codes)
-    if top > 0.5:
-        return "drawing"
-    if np.abs(small - small.mean(1, keepdims=True)).mean() < 2.0:
-        return "grayscale photo"
-    return "photo"
-
-
-def detect(image: np.ndarray, detectors=DETECTORS) -> Facts:
-    """Facts about an RGB uint8 image. `detectors` picks which run ('people', 'hands', 'text')."""
-    h, w = image.shape[:2]
-    facts = Facts(width=w, height=h, medium=medium(image))
-    found_bodies = []
-    if "people" in detectors:
-        with _timed(facts.seconds, "people"):
-            found_faces = faces(image)
-            found_bodies = bodies(image)
-            facts.people = _people(found_bodies, found_faces, image, facts)
+def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
+    """What each chosen detector sees in an RGB uint8 image."""
+    seen = Seen(*medium.classify(image))
+    if {"objects", "people", "labels"} & set(detectors):
+        with _timed(seen.seconds, "objects"):
+            seen.detections = nanodet.detect(image, OBJECT_FLOOR)
+        if "objects" not in detectors:  # run for its person boxes only
+            seen.detections = seen.person_boxes
+    if "labels" in detectors:
+        with _timed(seen.seconds, "labels"):
+            seen.label_probs = imagenet.probabilities(image, [d.box for d in seen.object_boxes])
+    if {"people", "hands"} & set(detectors):
+        with _timed(seen.seconds, "people"):
+            _people(seen, image)
     if "hands" in detectors:
-        with _timed(facts.seconds, "hands"):
-            _attach_hands(facts, found_bodies, image)
+        with _timed(seen.seconds, "hands"):
+            _hands(seen, image)
     if "text" in detectors:
-        with _timed(facts.seconds, "text"):
-            facts.text = ocr.read(image)
-    return facts
+        with _timed(seen.seconds, "text"):
+            seen.text = ocr.read(image)
+    return seen
 
 
-def _people(found_bodies, found_faces, image: np.ndarray, facts: Facts) -> list[Person]:
-    people, used = [], set()
-    for body in found_bodies:
-        box = body.box
-        mine = [i for i, (fb, _) in enumerate(found_faces)
-                if i not in used and inside(((fb[0] + fb[2]) / 2, (fb[1] + fb[3]) / 2), box)]
-        used.update(mine)
-        people.append(Person(box=box, face=bool(mine) or body.face_seen(), body=body.kind,
-                             arms=[Arm(side, body.arm_visible(s)) for s, side in enumerate(SIDES)]))
-    # a face with no body found around it is still a person (portraits, crowds, close-ups), but
-    # in a photo a weak one must be confirmed; the ~40 weak lone faces of clip-art people in the
-    # corpus are all real, and the second model misses half of them, so drawings skip the check
-    for i, (fb, score) in enumerate(found_faces):
-        if i in used:
-            continue
-        if facts.medium != "drawing" and score < CONFIRM_BELOW and not confirmed(image, fb):
-            facts.uncertain.append(f"a face-like region at {fb} (score {score:.2f}) that a second face model "
-                                   "did not confirm: not counted")
-            continue
-        people.append(Person(box=fb, face=True, body="head"))
-    return people
+def _sharpness(image: np.ndarray, box) -> float:
+    import cv2
+
+    x0, y0, x1, y1 = box
+    grey = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean()) if grey.size else 0.0
 
 
-def _attach_hands(facts: Facts, found_bodies, image: np.ndarray) -> None:
-    """Hands go to the arm whose wrist is nearest (within a hand's size); the rest are loose."""
-    regions, owners = [], []
-    for p, body in enumerate(found_bodies):
+def _people(seen: Seen, image: np.ndarray) -> None:
+    seen.sharpness = [_sharpness(image, d.box) for d in seen.person_boxes]
+    boxes = sorted(enumerate(seen.person_boxes), key=lambda ib: -(ib[1].box[2] - ib[1].box[0]) * (ib[1].box[3] - ib[1].box[1]))
+    for i, det in boxes[:MAX_CROPS]:
+        body = pose_in_box(image, det.box)
+        if body is not None:
+            seen.bodies.append((body, i))
+    seen.bodies += [(b, None) for b in bodies(image, [d.box for d in seen.person_boxes])]
+    # a weak face outside every person in a photo gets a second opinion (the apple, the word
+    # "riser" and 12 px of a rocket were faces); clip-art faces are weak and real, and the
+    # second model misses half of them, so drawings skip the check
+    people = [d.box for d in seen.person_boxes] + [b.box for b, _ in seen.bodies]
+    for box, score in faces(image):
+        centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        alone = not any(inside(centre, p) for p in people)
+        check = alone and seen.medium not in ("drawing", "painting") and score < CONFIRM_BELOW
+        seen.faces.append((box, score, confirmed(image, box) if check else True))
+
+
+def _hands(seen: Seen, image: np.ndarray) -> None:
+    """Hands searched on the whole frame, around each wrist the poses found, and in each box
+    the hand tracker proposes (it finds drawn hands that mediapipe's palm detector misses)."""
+    for b, (body, _) in enumerate(seen.bodies):
         for s in range(2):
             region = body.hand_region(s)
             if region is not None:
-                regions.append(region)
-                owners.append((p, s))
-    hits = hand_search.find(image, regions)
-    frame = (facts.width, facts.height)
-    claims = {}
-    for i, hit in enumerate(hits):
-        best = None
-        for (p, s), (centre, side) in zip(owners, regions):
-            d = float(np.linalg.norm(hit.centre - centre))
-            if d < max(hit.size, side / 2) and (best is None or d < best[0]):
-                best = (d, p, s)
-        if best and (best[1:] not in claims or claims[best[1:]][0] > best[0]):
-            claims[best[1:]] = (best[0], i)
-    owned = {i: ps for ps, (_, i) in claims.items()}
-    for i, hit in enumerate(hits):
-        if i in owned:
-            p, s = owned[i]
-            arm = facts.people[p].arms[s]
-            arm.visible = True
-            arm.hand = hand_search.to_hand(hit, SIDES[s], facts.uncertain, f"{SIDES[s]} hand of person {p + 1}", frame)
-        else:
-            # mediapipe labels hands as if the image were a mirrored selfie; photos are not
-            side = "right" if hit.mirrored_label == "Left" else "left"
-            facts.hands.append(hand_search.to_hand(hit, side, facts.uncertain, f"{side} hand {len(facts.hands) + 1}", frame))
-    if facts.hands and not facts.people:  # a hand is a person's: theirs is hidden or out of frame
-        facts.uncertain.append("hands with no body found: the person is hidden or out of frame")
-    for p, person in enumerate(facts.people):
-        for arm in person.arms:
-            if arm.visible and arm.hand is None:
-                facts.uncertain.append(f"{arm.side} hand of person {p + 1} not found (arm visible)")
+                seen.hand_regions.append(region)
+                seen.hand_owners.append((b, s))
+    proposals = []
+    for d in handtrack.detect(image):
+        if d.name in HAND_CLASSES:
+            x0, y0, x1, y1 = d.box
+            proposals.append((np.array([(x0 + x1) / 2, (y0 + y1) / 2]), 1.6 * max(x1 - x0, y1 - y0)))
+    seen.hand_hits = hand_search.find(image, seen.hand_regions + proposals)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from curate.caption import describe, ocr
+from curate.caption import describe, fuse, ocr
 from curate.caption.detect import DETECTORS, detect
 from curate.caption.records import Facts
 from curate.raw import to_rgb
@@ -15,7 +15,8 @@ from curate.raw import to_rgb
 MIN_SIDE = 16         # below this no detector has anything to work with
 BANNER_ASPECT = 6.0   # longer than this: body and hand models (square inputs) would see a sliver
 MAX_SIDE = 1280       # larger images are scaled down first (the detectors' own inputs are smaller still)
-VERSIONS = {"people": "mediapipe 0.10.21", "text": "rapidocr 3.10.0"}
+VERSIONS = {"objects": "nanodet (human-models 3.0.4, ONNX)", "labels": "efficientnet-lite0 imagenet head",
+            "people": "mediapipe 0.10.21", "text": "rapidocr 3.10.0"}
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -83,6 +84,14 @@ def _banner_text(rgb: np.ndarray) -> list:
     return kept
 
 
+def facts_of(rgb: np.ndarray, detectors=DETECTORS) -> Facts:
+    """What the chosen detectors establish about an RGB image (at most MAX_SIDE px)."""
+    seen = detect(rgb, detectors)
+    out = fuse.facts(seen, rgb.shape[1], rgb.shape[0])
+    out.seconds = seen.seconds
+    return out
+
+
 def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=None) -> dict:
     row = {"status": "ok", "error": None}
     try:
@@ -95,24 +104,29 @@ def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=No
         facts = Facts(width=w, height=h, medium="unknown", uncertain=[f"image is {w}x{h} px: too small for detectors"])
         row.update(status="too_small", error=f"{w}x{h} px is below {MIN_SIDE} px")
     elif max(h, w) / min(h, w) > BANNER_ASPECT:
-        facts = detect(rgb, ())
+        facts = facts_of(rgb, ())
         facts.uncertain.append(f"{w}x{h} px banner: only text was read (people and hands not searched)")
         if "text" in detectors:
             facts.text = _banner_text(rgb)
         row.update(status="banner", error=f"aspect ratio {max(h, w) / min(h, w):.0f}:1; text only")
     else:
         small, scale = _scaled(rgb)
-        facts = detect(small, detectors)
+        facts = facts_of(small, detectors)
         facts.width, facts.height = w, h
     summary = vlm.describe(rgb, facts, original) if vlm is not None and row["status"] == "ok" else None
-    provenance = {"summary": f"vlm:{vlm.name}" if summary else "template",
-                  "people": VERSIONS["people"] if {"people", "hands"} & set(detectors) else "not run",
-                  "text": VERSIONS["text"] if "text" in detectors else "not run"}
+    ran = set(detectors) if row["status"] == "ok" else {"text"} & set(detectors) if row["status"] == "banner" else set()
+    provenance = {"summary": f"vlm:{vlm.name}" if summary else "template", "medium": "curate medium probe",
+                  "objects": VERSIONS["objects"] if "objects" in ran else "not run",
+                  "labels": VERSIONS["labels"] if "labels" in ran else "not run",
+                  "people": VERSIONS["people"] if {"people", "hands"} & ran else "not run",
+                  "text": VERSIONS["text"] if "text" in ran else "not run"}
     record = describe.record(facts, original, summary, provenance)
     _unscale(record, scale)
     counts = record["counts"]
     row.update(caption=record, short=describe.short(record), dense=describe.dense(record),
                people=counts["people"], faces=counts["faces"], hands=counts["hands"],
                fingers=counts["fingers_extended"], text_in_image=" | ".join(t["text"] for t in record["text"]),
-               seconds=facts.seconds)
+               objects=sorted({n for t in record["objects"] for n in (t["name"], t["fine"]) if n}
+                              | ({"person"} if counts["people"] else set())),
+               labels=[lb["name"] for lb in record["labels"]], seconds=facts.seconds)
     return row

@@ -1,9 +1,11 @@
-"""People: faces (mediapipe face detection) and bodies (mediapipe pose), one person per body.
+"""People: faces (mediapipe face detection) and bodies (mediapipe pose).
 
-mediapipe's legacy pose finds one person per call, so after each body is found its box is
-painted out and pose runs again (up to MAX_PEOPLE): the people of a group photo are found one
-by one. Sides are the person's own: pose landmark 11 is the left shoulder of the person, so
-handedness comes from the body, not from the hand model's mirrored-selfie label.
+mediapipe's legacy pose finds one person per call. Where the object detector found person
+boxes, pose runs on each box's crop (top-down, as in crowd pose estimation), so small and many
+people get a body; then once on the whole frame with those boxes painted out, then again after
+each body it finds (up to MAX_PEOPLE), for people the detector missed (drawings). Sides are the
+person's own: pose landmark 11 is the left shoulder of the person, so handedness comes from the
+body, not from the hand model's mirrored-selfie label.
 """
 
 import functools
@@ -13,7 +15,10 @@ import numpy as np
 
 from curate.caption.records import Box
 
-MAX_PEOPLE = 6
+MAX_PEOPLE = 6          # bodies found by painting out on the whole frame
+MAX_CROPS = 12          # person boxes, largest first, that get a pose of their own
+MIN_CROP_PX = 40        # a person box shorter than this is counted but gets no pose
+CROP_PAD = 0.15         # context around a person box, per side
 SEEN = 0.5              # landmark visibility above which a joint counts as seen
 FACE_SCORE = 0.6
 CONFIRM_BELOW = 0.7     # a face with no body, in a photo, under this score needs a second opinion
@@ -113,26 +118,51 @@ def confirmed(image: np.ndarray, box: Box) -> bool:
     return any(d.score[0] >= CONFIRM_BELOW for d in _close_faces().process(crop).detections or [])
 
 
-def bodies(image: np.ndarray) -> list[Body]:
-    """Each person's pose, found one at a time by painting out those already found."""
-    work = image.copy()
+def _pose_on(rgb: np.ndarray, offset=(0, 0)) -> Body | None:
+    """One body in `rgb` (in the frame `offset` places it), if it is a body: both shoulders seen,
+    or a face and one shoulder; a few stray joints on a texture are not a person."""
+    result = _pose().process(np.ascontiguousarray(rgb))
+    if result.pose_landmarks is None:
+        return None
+    h, w = rgb.shape[:2]
+    lm = result.pose_landmarks.landmark
+    body = Body(np.array([[p.x * w + offset[0], p.y * h + offset[1]] for p in lm], dtype=np.float32),
+                np.array([p.visibility for p in lm], dtype=np.float32))
+    if body.visible(*SHOULDER) or (body.face_seen() and (body.visible(SHOULDER[0]) or body.visible(SHOULDER[1]))):
+        return body
+    return None
+
+
+def pose_in_box(image: np.ndarray, box: Box) -> Body | None:
+    """The pose of the person in a detector's box, from a crop with some context around it."""
     h, w = image.shape[:2]
+    pw, ph = CROP_PAD * (box[2] - box[0]), CROP_PAD * (box[3] - box[1])
+    x0, y0 = int(max(0, box[0] - pw)), int(max(0, box[1] - ph))
+    x1, y1 = int(min(w, box[2] + pw)), int(min(h, box[3] + ph))
+    if y1 - y0 < MIN_CROP_PX or x1 - x0 < 8:
+        return None
+    return _pose_on(image[y0:y1, x0:x1], (x0, y0))
+
+
+def bodies(image: np.ndarray, known: list[Box] = ()) -> list[Body]:
+    """Poses on the whole frame, found one at a time by painting out the `known` person boxes
+    and each body already found."""
+    work = image.copy()
     fill = image.reshape(-1, 3).mean(0).astype(np.uint8)
+
+    def paint(box):
+        x0, y0, x1, y1 = box
+        work[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = fill
+
+    for box in known:
+        paint(box)
     found = []
     for _ in range(MAX_PEOPLE):
-        result = _pose().process(work)
-        if result.pose_landmarks is None:
-            break
-        lm = result.pose_landmarks.landmark
-        body = Body(np.array([[p.x * w, p.y * h] for p in lm], dtype=np.float32),
-                    np.array([p.visibility for p in lm], dtype=np.float32))
-        # a body needs both shoulders seen, or a face and one shoulder: a few stray joints on a
-        # texture are not a person
-        if not (body.visible(*SHOULDER) or (body.face_seen() and (body.visible(SHOULDER[0]) or body.visible(SHOULDER[1])))):
+        body = _pose_on(work)
+        if body is None:
             break
         found.append(body)
-        x0, y0, x1, y1 = body.box
-        work[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = fill
+        paint(body.box)
     return found
 
 

@@ -44,12 +44,34 @@ class TextLine:
 
 
 @dataclass
+class Thing:
+    """Objects of one kind, counted by the object detector: 'two dogs'."""
+    name: str                            # the detector's (COCO) name
+    count: int
+    boxes: list[Box]
+    scores: list[float]
+    fine: str | None = None              # the ImageNet head's name where it agrees on every box ('beagle')
+
+
+@dataclass
+class Label:
+    """A fine name for the whole image from a classifier (the ImageNet head)."""
+    name: str
+    score: float
+    source: str
+    coco: str = ""                       # the detector class the same thing would have, '' where none
+    kind: str = "object"                 # animal, object, food, plant, scene, ...
+
+
+@dataclass
 class Facts:
     """What the detectors saw in one image."""
     width: int
     height: int
     medium: str
     people: list[Person] = field(default_factory=list)
+    objects: list[Thing] = field(default_factory=list)  # everything counted but people
+    labels: list[Label] = field(default_factory=list)
     hands: list[Hand] = field(default_factory=list)    # hands no detected body owns (close-ups, drawings)
     text: list[TextLine] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)

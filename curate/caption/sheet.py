@@ -1,6 +1,7 @@
 """`curate caption --report`: reports/captions.html, each image beside its caption, with the
-people (blue), hands (green, or orange where fingers were not countable) and text lines (red)
-the detectors found drawn on it, so a person can check the counts by eye."""
+objects (purple, labelled), people (blue), hands (green, or orange where fingers were not
+countable) and text lines (red) the detectors found drawn on it, so a person can check the
+counts by eye."""
 
 import html
 from pathlib import Path
@@ -14,7 +15,7 @@ from curate.thumbs import data_uri
 from curate.workspace import Workspace
 
 SIZE = 320
-COLOURS = {"person": (40, 110, 230), "hand": (30, 170, 60), "uncounted": (240, 140, 0), "text": (220, 40, 40)}
+COLOURS = {"object": (150, 60, 200), "person": (40, 110, 230), "hand": (30, 170, 60), "uncounted": (240, 140, 0), "text": (220, 40, 40)}
 SHEET_STYLE = STYLE + """
 .row{display:flex;gap:16px;background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px;margin:0 0 14px}
 .row img{max-width:%dpx;max-height:%dpx;border-radius:4px;background:#eee}
@@ -28,6 +29,13 @@ def draw(image, caption: dict):
     pen = ImageDraw.Draw(image)
     width = max(1, round(max(image.size) / 200))
     hands = list(caption["hands"])
+    for thing in caption["objects"] or []:
+        for box, score in zip(thing["boxes"], thing["scores"]):
+            pen.rectangle(box, outline=COLOURS["object"], width=width)
+            label = f"{thing['fine'] or thing['name']} {score:.2f}"
+            x, y = box[0], max(0, box[1] - 11)
+            pen.rectangle(pen.textbbox((x, y), label), fill=COLOURS["object"])
+            pen.text((x, y), label, fill=(255, 255, 255))
     for person in caption["people"]:
         pen.rectangle(person["box"], outline=COLOURS["person"], width=width)
         hands += [a["hand"] for a in person["arms"] if a["hand"]]
@@ -43,7 +51,7 @@ def draw(image, caption: dict):
 def write_sheet(ws: Workspace, limit: int = 60) -> Path:
     """The `limit` captions with the most detector findings (people, hands, text) first."""
     captions = [r for r in manifest.read_table(ws, "captions").to_pylist() if r["caption"]]
-    captions.sort(key=lambda r: (-(r["hands"] + r["people"] + bool(r["text_in_image"])), r["id"]))
+    captions.sort(key=lambda r: (-(r["hands"] + r["people"] + len(r["objects"] or []) + bool(r["text_in_image"])), r["id"]))
     captions = captions[:limit]
     where = {}
     for r in manifest.read_table(ws, "images").select(["id", "shard", "key", "status"]).to_pylist():
@@ -56,7 +64,7 @@ def write_sheet(ws: Workspace, limit: int = 60) -> Path:
     data = {(s, k): b for s, keys in wanted.items() for k, b in read_shard_images(ws, s, keys).items()}
     parts = [f"<!doctype html><meta charset=utf-8><title>curate captions: {html.escape(ws.root.name)}</title>",
              f"<style>{SHEET_STYLE}</style><h1>Captions in {html.escape(str(ws.root))}</h1>",
-             "<p>Boxes: <b style='color:#286ee6'>people</b>, <b style='color:#1eaa3c'>hands with a finger count</b>, "
+             "<p>Boxes: <b style='color:#963cc8'>objects</b>, <b style='color:#286ee6'>people</b>, <b style='color:#1eaa3c'>hands with a finger count</b>, "
              "<b style='color:#f08c00'>hands not countable</b>, <b style='color:#dc2828'>text</b>.</p>"]
     for r in captions:
         image = draw(to_rgb(decode(data[where[r["id"]]])), r["caption"])

@@ -13,12 +13,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from curate.caption.describe import number, quoted
+from curate.caption.describe import number
 from curate.caption.records import Facts
 from curate.errors import UserError
 
 log = logging.getLogger("curate.caption")
 MAX_NEW_TOKENS = 80
+
+
+def quoted(facts: Facts) -> list[str]:
+    return [f'"{t.text}"' for t in facts.text]
 
 
 def prompt(facts: Facts, original: str | None) -> str:
@@ -27,6 +31,10 @@ def prompt(facts: Facts, original: str | None) -> str:
     known = [f"{number(c['people'], 'person', 'people')}, {number(c['faces'], 'face')}, "
              f"{number(c['arms'], 'arm')}, {number(c['hands'], 'hand')} and "
              f"{number(c['fingers_extended'], 'counted finger')} extended"]
+    if facts.objects:
+        known.append("objects: " + ", ".join(number(t.count, t.fine or t.name) for t in facts.objects))
+    if facts.labels:
+        known.append("it looks like " + ", ".join(lb.name for lb in facts.labels))
     if facts.text:
         known.append("the text " + ", ".join(quoted(facts)))
     if original:

@@ -43,8 +43,9 @@ def _weights(variant: str) -> str:
     return getattr(module, f"EfficientnetLite{n}ModelFile").get_model_file_path()
 
 
-def export_onnx(variant: str, path: Path) -> None:
-    """Trace the pooled-feature network to ONNX (batch axis dynamic)."""
+def export_onnx(variant: str, path: Path, logits: bool = False) -> None:
+    """Trace the pooled-feature network to ONNX (batch axis dynamic); with `logits`, the whole
+    classifier instead, its 1,000 ImageNet scores (the captions' fine names)."""
     from curate import torchvision_compat  # noqa: F401 (before torch-based imports)
     import torch
     from efficientnet_lite_pytorch import EfficientNet
@@ -58,6 +59,8 @@ def export_onnx(variant: str, path: Path) -> None:
 
         def forward(self, pixels):  # uint8, (n, height, width, 3)
             x = (pixels.permute(0, 3, 1, 2).float() - self.mean) / self.std
+            if logits:
+                return self.net(x)
             features = self.net.extract_features(x).mean((2, 3))
             return features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
@@ -72,9 +75,26 @@ def export_onnx(variant: str, path: Path) -> None:
     with warnings.catch_warnings():  # the tracer's constant-folding notes are not for users
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(2, size, size, 3, dtype=torch.uint8),), str(tmp), input_names=["pixels"],
-                          output_names=["features"], dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}},
+                          output_names=["out"], dynamic_axes={"pixels": {0: "n"}, "out": {0: "n"}},
                           opset_version=17, dynamo=False)
     os.replace(tmp, path)
+
+
+def session(path: str, threads: int = 1):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def onnx_path(variant: str, logits: bool = False) -> Path:
+    """The cached ONNX export of a variant (exported on first use)."""
+    path = cache_dir() / f"{variant}-{'logits' if logits else 'pooled'}-uint8.onnx"
+    if not path.exists():
+        export_onnx(variant, path, logits)
+    return path
 
 
 class EfficientNetLite:
@@ -84,27 +104,17 @@ class EfficientNetLite:
         if name not in VARIANTS:
             raise UserError(f"unknown embedder {name!r}; EfficientNet-Lite variants: {', '.join(VARIANTS)}")
         self.name, self.size = name, VARIANTS[name]
-        path = cache_dir() / f"{name}-pooled-uint8.onnx"
-        if not path.exists():
-            export_onnx(name, path)
+        path = onnx_path(name)
         # One single-threaded session per core, pulling chunks of a batch as each gets free: on
         # 2 cores this is faster than one 2-thread session, which stalls at every sync point while
         # the decode thread competes for the cores; small chunks keep a session that lost time to
         # the decoder from holding the other one up at the end of a batch.
-        self.sessions = [self._session(str(path)) for _ in range(threads or os.cpu_count() or 1)]
+        self.sessions = [session(str(path)) for _ in range(threads or os.cpu_count() or 1)]
         self.idle: queue.SimpleQueue = queue.SimpleQueue()
         for session in self.sessions:
             self.idle.put(session)
         self.pool = concurrent.futures.ThreadPoolExecutor(len(self.sessions)) if len(self.sessions) > 1 else None
 
-    @staticmethod
-    def _session(path: str):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         # The whole image squashed to a square, not a centre crop: a cropped or re-framed copy

@@ -1,0 +1,94 @@
+"""Captions against a hand-labelled set: are the main subjects named, counted right, and is
+nothing invented? The set is a folder with images/ and labels.json (tests/data/caption_labels,
+written by looking at each image); `python -m curate.caption.evaluate [FOLDER]` prints the table.
+
+Per image the labels give the medium, the main subjects (a plain noun, a count where one can be
+counted) and the number of people (null for a crowd too large to count, with `people_min`).
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from curate.caption import alttext
+from curate.caption.describe import plural
+from curate.caption.image import caption_image
+
+DEFAULT = Path(__file__).resolve().parents[2] / "tests" / "data" / "caption_labels"
+
+
+def named(subject: str, row: dict) -> bool:
+    """The subject's noun, its plural, or the detector class it belongs to, in the caption."""
+    text = f"{row['short']} {row['dense']}".lower()
+    names = {subject.lower(), plural(subject.lower())}
+    if any(re.search(rf"\b{re.escape(n)}\b", text) for n in names):
+        return True
+    cls = alttext.coco_class(subject.split()[-1])
+    return bool(cls) and (cls in (row["objects"] or []))
+
+
+def counted(subject: str, row: dict) -> int | None:
+    """How many of the subject the detectors counted (None where they name no such class)."""
+    cls = alttext.coco_class(subject.split()[-1])
+    if cls == "person":
+        return row["people"]
+    for thing in row["caption"]["objects"]:
+        if thing["name"] == cls or (thing["fine"] or "").lower() == subject.lower():
+            return thing["count"]
+    return 0 if cls else None
+
+
+def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
+    labels = json.loads((folder / "labels.json").read_text())
+    rows = rows or {}
+    per_image, subjects = [], {"named": 0, "total": 0, "counts_right": 0, "countable": 0}
+    invented = {"objects": 0, "people": 0, "hands": 0}
+    crowd, media = [], {"right": 0, "total": 0}
+    for item in labels:
+        row = rows.get(item["file"]) or caption_image((folder / "images" / item["file"]).read_bytes(), None)
+        expected_classes = {alttext.coco_class(s["name"].split()[-1]) for s in item["subjects"]} - {None}
+        if item.get("people"):
+            expected_classes.add("person")
+        misses = []
+        for s in item["subjects"]:
+            subjects["total"] += 1
+            if named(s["name"], row):
+                subjects["named"] += 1
+            else:
+                misses.append(s["name"])
+            if s.get("countable") and s.get("count") is not None and alttext.coco_class(s["name"].split()[-1]):
+                subjects["countable"] += 1
+                subjects["counts_right"] += counted(s["name"], row) == s["count"]
+        extra = [t["name"] for t in row["caption"]["objects"] if t["name"] not in expected_classes]
+        invented["objects"] += len(extra)
+        people = item.get("people")
+        if people == 0:
+            invented["people"] += row["people"] > 0
+            invented["hands"] += row["hands"] > 0 and not any("hand" in s["name"] for s in item["subjects"])
+        if people is None and item.get("people_min"):
+            crowd.append((item["file"], item["people_min"], row["people"]))
+        if item.get("medium"):
+            media["total"] += 1
+            media["right"] += row["caption"]["medium"] == item["medium"]
+        per_image.append({"file": item["file"], "short": row["short"], "missed": misses, "invented": extra,
+                          "people": (people, row["people"])})
+    return {"images": len(labels), "subjects": subjects, "invented": invented, "crowds": crowd, "medium": media,
+            "per_image": per_image}
+
+
+def main(argv=None) -> None:
+    folder = Path((argv or sys.argv[1:] or [DEFAULT])[0])
+    r = evaluate(folder)
+    for p in r["per_image"]:
+        flags = (f" MISSED {p['missed']}" if p["missed"] else "") + (f" INVENTED {p['invented']}" if p["invented"] else "")
+        print(f"{p['file']}: {p['short']}{flags} people expected/found {p['people']}")
+    s, inv = r["subjects"], r["invented"]
+    print(f"\nsubjects named: {s['named']}/{s['total']} ({s['named'] / max(1, s['total']):.0%}); "
+          f"counts right: {s['counts_right']}/{s['countable']} ({s['counts_right'] / max(1, s['countable']):.0%}); "
+          f"invented: {inv}; medium right: {r['medium']['right']}/{r['medium']['total']}; "
+          f"crowds (file, at least, found): {r['crowds']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""What the detectors saw (detect.Seen) -> the caption's facts: who and what is in the image,
+with counts. The one place where detectors are weighed against each other; what they leave
+unsettled goes to `uncertain`, never into a count.
+
+People are the union of the detector's person boxes, poses found outside them, and faces
+outside both; objects are the detector's boxes grouped by class, named finer where the
+ImageNet head agrees on every box; hands go to the arm whose wrist is nearest.
+"""
+
+import numpy as np
+
+from curate.caption import hands as hand_search
+from curate.caption import imagenet, nanodet
+from curate.caption.boxes import iou
+from curate.caption.detect import Seen
+from curate.caption.people import inside
+from curate.caption.records import Arm, Facts, Person, Thing
+
+SIDES = ("left", "right")
+COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down to detect.OBJECT_FLOOR) it is only noted
+MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
+NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
+BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
+SAME_THING = 0.7         # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
+
+
+def facts(seen: Seen, width: int, height: int) -> Facts:
+    f = Facts(width=width, height=height, medium=seen.medium)
+    _one_name_per_thing(seen, f)
+    _objects(seen, f)
+    people_bodies = _people(seen, f)
+    _hands(seen, f, people_bodies)
+    f.text = seen.text
+    return f
+
+
+def _one_name_per_thing(seen: Seen, f: Facts) -> None:
+    """The detector's NMS is per class, so one dog can come back as a dog and a cat (a ball as a
+    ball and a glove): of boxes of different classes that overlap SAME_THING, the best stays."""
+    kept, rows = [], seen.label_probs
+    keep_rows = [0]
+    for d in sorted(seen.detections, key=lambda d: -d.score):
+        twin = next((k for k in kept if k.name != d.name and iou(k.box, d.box) >= SAME_THING), None)
+        if twin is None:
+            kept.append(d)
+        else:
+            f.uncertain.append(f"a {d.name} box ({d.score:.2f}) on the {twin.name} at {twin.box}: taken as the {twin.name}")
+    order = [k for k in seen.detections if any(k is x for x in kept)]
+    if rows is not None:  # label rows follow the object boxes
+        objects = seen.object_boxes
+        keep_rows += [1 + objects.index(d) for d in order if d.name != "person"]
+        seen.label_probs = rows[keep_rows]
+    seen.detections = order
+
+
+def _counted(d, f: Facts) -> bool:
+    side = max(d.box[2] - d.box[0], d.box[3] - d.box[1])
+    if d.score >= COUNT_SCORE and side >= MIN_OBJECT_PX:
+        return True
+    why = f"too small ({side} px)" if side < MIN_OBJECT_PX else f"low confidence ({d.score:.2f})"
+    f.uncertain.append(f"a possible {d.name} at {d.box}: {why}, not counted")
+    return False
+
+
+def _objects(seen: Seen, f: Facts) -> None:
+    probs = seen.label_probs
+    groups: dict[str, list[tuple]] = {}
+    for k, d in enumerate(seen.object_boxes):
+        if _counted(d, f):
+            fine = imagenet.crop_name(probs[k + 1], d.name) if probs is not None else None
+            groups.setdefault(d.name, []).append((d, fine))
+    for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
+        fines = {fine for _, fine in members}
+        f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
+                               scores=[round(d.score, 3) for d, _ in members],
+                               fine=fines.pop() if len(fines) == 1 else None))
+    if probs is not None:
+        f.labels = imagenet.labels(probs[0])
+
+
+def _area(box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
+def _people(seen: Seen, f: Facts) -> list:
+    """Persons in order, and the Body (or None) behind each; `f.people` filled."""
+    persons, owners = [], []
+    boxes = [d for d in seen.person_boxes if _counted(d, f)]
+    counted = {id(d) for d in boxes}
+    if seen.sharpness and seen.medium in ("photo", "grayscale photo") and boxes:
+        # out of focus behind the subject (a stadium crowd behind a player): not counted one by one
+        sharp = {id(d): s for d, s in zip(seen.person_boxes, seen.sharpness)}
+        main = max(boxes, key=lambda d: sharp[id(d)])
+        for d in boxes:
+            if (sharp[id(d)] < BLURRED * sharp[id(main)] and d.box[3] - d.box[1] < BLURRED * (main.box[3] - main.box[1])):
+                counted.discard(id(d))
+                f.uncertain.append(f"a blurred person in the background at {d.box}: not counted")
+    body_of = {i: b for b, i in seen.bodies if i is not None}
+    for i, d in enumerate(seen.person_boxes):
+        if id(d) not in counted:
+            continue
+        body = body_of.get(i)
+        persons.append(Person(box=d.box, face=bool(body and body.face_seen()), body=body.kind if body else "unknown",
+                              arms=[Arm(side, body.arm_visible(s)) if body else Arm(side, False)
+                                    for s, side in enumerate(SIDES)]))
+        owners.append(body)
+        if body is None:
+            f.uncertain.append(f"person {len(persons)}: no pose found in the box {d.box} (arms and hands not searched)")
+    for body, i in seen.bodies:
+        if i is None and not any(iou(body.box, p.box) > NEAR_DUPLICATE or inside(_centre(body.box), p.box) for p in persons):
+            persons.append(Person(box=body.box, face=body.face_seen(), body=body.kind,
+                                  arms=[Arm(side, body.arm_visible(s)) for s, side in enumerate(SIDES)]))
+            owners.append(body)
+    for box, score, confirmed in seen.faces:
+        mine = [p for p in persons if inside(_centre(box), p.box)]
+        if mine:
+            for p in mine[:1]:
+                p.face = True
+            continue
+        if not confirmed:
+            f.uncertain.append(f"a face-like region at {box} (score {score:.2f}) that a second face model "
+                               "did not confirm: not counted")
+            continue
+        persons.append(Person(box=box, face=True, body="head"))
+        owners.append(None)
+    f.people = persons
+    return owners
+
+
+def _centre(box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _hands(seen: Seen, f: Facts, owners: list) -> None:
+    """Hands go to the arm whose wrist is nearest (within a hand's size); the rest are loose."""
+    person_of = {id(b): p for p, b in enumerate(owners) if b is not None}
+    regions = [(r, (person_of[id(seen.bodies[b][0])], s)) for r, (b, s) in zip(seen.hand_regions, seen.hand_owners)
+               if id(seen.bodies[b][0]) in person_of]
+    frame = (f.width, f.height)
+    claims = {}
+    for i, hit in enumerate(seen.hand_hits):
+        best = None
+        for (centre, side), (p, s) in regions:
+            d = float(np.linalg.norm(hit.centre - centre))
+            if d < max(hit.size, side / 2) and (best is None or d < best[0]):
+                best = (d, p, s)
+        if best and (best[1:] not in claims or claims[best[1:]][0] > best[0]):
+            claims[best[1:]] = (best[0], i)
+    owned = {i: ps for ps, (_, i) in claims.items()}
+    for i, hit in enumerate(seen.hand_hits):
+        if i in owned:
+            p, s = owned[i]
+            arm = f.people[p].arms[s]
+            arm.visible = True
+            arm.hand = hand_search.to_hand(hit, SIDES[s], f.uncertain, f"{SIDES[s]} hand of person {p + 1}", frame)
+        else:
+            # mediapipe labels hands as if the image were a mirrored selfie; photos are not
+            side = "right" if hit.mirrored_label == "Left" else "left"
+            f.hands.append(hand_search.to_hand(hit, side, f.uncertain, f"{side} hand {len(f.hands) + 1}", frame))
+    if f.hands and not f.people:  # a hand is a person's: theirs is hidden or out of frame
+        f.uncertain.append("hands with no body found: the person is hidden or out of frame")
+    for p, person in enumerate(f.people):
+        for arm in person.arms:
+            if arm.visible and arm.hand is None:
+                f.uncertain.append(f"{arm.side} hand of person {p + 1} not found (arm visible)")
