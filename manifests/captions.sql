@@ -19,7 +19,7 @@ CREATE TABLE captions (
                      fingers_visible INTEGER, countable BOOLEAN, visible BOOLEAN)[],  -- hands no detected body owns
         counts STRUCT(people INTEGER, faces INTEGER, arms INTEGER, hands INTEGER, fingers_extended INTEGER),
         objects STRUCT(name VARCHAR, count INTEGER, boxes INTEGER[][], scores FLOAT[], fine VARCHAR)[],
-        labels STRUCT(name VARCHAR, score FLOAT, source VARCHAR, coco VARCHAR, kind VARCHAR)[],
+        labels STRUCT(name VARCHAR, score FLOAT, source VARCHAR, coco VARCHAR, kind VARCHAR, "group" VARCHAR)[],
         text STRUCT(text VARCHAR, box INTEGER[], score FLOAT)[],
         uncertain VARCHAR[],
         provenance STRUCT(summary VARCHAR, medium VARCHAR, objects VARCHAR, labels VARCHAR, people VARCHAR, text VARCHAR)
@@ -32,5 +32,5 @@ CREATE TABLE captions (
     fingers INTEGER,          -- extended fingers on countable hands
     text_in_image VARCHAR,    -- the text lines joined by ' | ' ('' when none)
     objects VARCHAR[],        -- names of what was counted (COCO and fine names, 'person'): list_contains(objects, 'dog')
-    labels VARCHAR[]          -- the ImageNet head's names for the whole image
+    labels VARCHAR[]          -- the ImageNet head's names for the whole image, and their groups ('bird')
 );

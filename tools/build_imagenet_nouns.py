@@ -2,7 +2,8 @@
 EfficientNet-Lite head as plain nouns a caption can use, each with the COCO class a detector
 would give the same thing (so a 'dog' box whose crop the head calls a beagle is a beagle) and a
 kind (animal, object, food, plant, scene, clothing, person, medium) that says whether it can be
-a caption's subject.
+a caption's subject, and a group: the everyday word a search would use ('bird' for a king
+penguin, 'flower' for a daisy, 'building' for a church).
 
 The class names are torchvision's ImageNet category list (torchvision 0.28.0, BSD-3); the
 nouns, COCO classes and kinds are this project's own mapping, written by hand below.
@@ -101,17 +102,30 @@ CLOTHING = ["abaya", "academic gown", "apron", "bathing cap", "bearskin", "bib",
 MEDIUM = ["web site", "comic book", "crossword puzzle", "menu", "jigsaw puzzle", "envelope", "binder", "scoreboard",
           "slot", "maze", "odometer", "rule", "honeycomb", "chainlink fence", "window screen", "spider web",
           "prayer rug", "doormat", "quilt", "shower curtain", "theater curtain", "window shade", "tray", "book jacket"]
+# Everyday words for classes no COCO class covers (ranges as in ANIMAL_GROUPS, or names).
+GROUPS = [(range(0, 7), "fish"), (range(389, 398), "fish"), (range(25, 33), "amphibian"), (range(33, 38), "turtle"),
+          (range(38, 49), "lizard"), (range(49, 51), "crocodile"), (range(52, 69), "snake"), (range(70, 77), "spider"),
+          (range(300, 320), "insect"), (range(321, 327), "butterfly"), (range(269, 281), "wild dog"),
+          (range(286, 294), "big cat"), (range(330, 333), "rabbit"), (range(333, 339), "rodent"),
+          (range(365, 385), "monkey"), (range(118, 127), "crustacean")]
+GROUP_NAMES = {"daisy": "flower", "yellow lady's slipper": "flower", "rapeseed": "flower", "church": "building",
+               "castle": "building", "palace": "building", "monastery": "building", "mosque": "building",
+               "barn": "building", "greenhouse": "building", "planetarium": "building", "prison": "building",
+               "library": "building", "cinema": "building", "boathouse": "building", "water tower": "tower",
+               "beacon": "lighthouse", "bell cote": "building", "stupa": "building", "dome": "building",
+               "acoustic guitar": "guitar", "electric guitar": "guitar", "cornet": "trumpet", "trombone": "trombone",
+               "agaric": "mushroom", "bolete": "mushroom", "ladle": "spoon", "wooden spoon": "spoon"}
 PLANTS = ["daisy", "yellow lady's slipper", "rapeseed", "corn", "acorn", "hip", "buckeye", "coral fungus", "agaric",
           "gyromitra", "stinkhorn", "earthstar", "hen-of-the-woods", "bolete", "ear", "hay"]
 
 
-def build() -> list[tuple[int, str, str, str, str]]:
+def build() -> list[tuple[int, str, str, str, str, str]]:
     from curate import torchvision_compat  # noqa: F401
     from torchvision.models._meta import _IMAGENET_CATEGORIES as names
 
     coco = {name: c for c, members in COCO.items() for name in members}
     known = set(names)
-    for name in [*coco, *NOUNS, *SCENES, *CLOTHING, *MEDIUM, *PLANTS]:
+    for name in [*coco, *NOUNS, *SCENES, *CLOTHING, *MEDIUM, *PLANTS, *GROUP_NAMES]:
         assert name in known, name
     rows = []
     for i, name in enumerate(names):
@@ -137,12 +151,13 @@ def build() -> list[tuple[int, str, str, str, str]]:
             kind = "food"
         else:
             kind = "object"
-        rows.append((i, name, noun, cls, kind))
+        group = cls or GROUP_NAMES.get(name) or next((g for members, g in GROUPS if i in members), "")
+        rows.append((i, name, noun, cls, kind, "" if group == noun else group))
     return rows
 
 
 def main() -> None:
-    lines = ["index\timagenet\tnoun\tcoco\tkind"] + ["\t".join(map(str, r)) for r in build()]
+    lines = ["index\timagenet\tnoun\tcoco\tkind\tgroup"] + ["\t".join(map(str, r)) for r in build()]
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT} ({len(lines) - 1} classes)")
 

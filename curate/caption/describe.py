@@ -149,7 +149,9 @@ def dense(record: dict) -> str:
                                                                  if t["fine"] else "")
             for t in record["objects"]) + ".")
     if record["labels"]:
-        s.append("The image classifier names " + ", ".join(f"{lb['name']} ({lb['score']:.2f})" for lb in record["labels"]) + ".")
+        s.append("The image classifier names " + ", ".join(
+            f"{lb['name']} ({SAY.get(lb['group'], lb['group']) + ', ' if lb['group'] else ''}{lb['score']:.2f})"
+            for lb in record["labels"]) + ".")
     # "No people" would be false beside a hand: its person is there, hidden or out of frame
     who = "no body found" if not c["people"] and c["hands"] else number(c["people"], "person", "people")
     s.append(f"{who.capitalize()}, {number(c['faces'], 'face')} visible, "

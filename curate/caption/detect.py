@@ -17,7 +17,7 @@ import numpy as np
 
 from curate.caption import hands as hand_search
 from curate.caption import handtrack, imagenet, medium, nanodet, ocr
-from curate.caption.boxes import Detection
+from curate.caption.boxes import Detection, nms
 from curate.caption.people import CONFIRM_BELOW, MAX_CROPS, Body, bodies, confirmed, faces, inside, pose_in_box
 from curate.caption.records import TextLine
 from curate.progress import native_stderr_silenced
@@ -25,6 +25,7 @@ from curate.progress import native_stderr_silenced
 DETECTORS = ("objects", "labels", "people", "hands", "text")
 HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
+SMALL_PERSON = 1 / 3  # a person shorter than this share of the image: look again in tiles for more of them
 
 
 @dataclass
@@ -66,6 +67,8 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
     if {"objects", "people", "labels"} & set(detectors):
         with _timed(seen.seconds, "objects"):
             seen.detections = nanodet.detect(image, OBJECT_FLOOR)
+            if any(d.box[3] - d.box[1] < SMALL_PERSON * image.shape[0] for d in seen.person_boxes):
+                seen.detections = _with_tiled_people(image, seen.detections)
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
     if "labels" in detectors:
@@ -89,6 +92,25 @@ def _sharpness(image: np.ndarray, box) -> float:
     x0, y0, x1, y1 = box
     grey = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
     return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean()) if grey.size else 0.0
+
+
+def _with_tiled_people(image: np.ndarray, found: list[Detection]) -> list[Detection]:
+    """Small people (a crowd, a band on a stage) are below NanoDet's 416 px view: it is run again
+    on four overlapping quarter tiles, each seen twice as large. A tile's person cut by the tile's
+    inner edge is dropped (the whole person is in the frame or another tile); the rest join the
+    full-frame boxes through NMS."""
+    h, w = image.shape[:2]
+    th, tw = (h * 5) // 8, (w * 5) // 8
+    extra = []
+    for y0 in (0, h - th):
+        for x0 in (0, w - tw):
+            for d in nanodet.detect(np.ascontiguousarray(image[y0:y0 + th, x0:x0 + tw]), OBJECT_FLOOR):
+                bx0, by0, bx1, by1 = d.box
+                cut = (bx0 <= 1 and x0 > 0) or (by0 <= 1 and y0 > 0) or (bx1 >= tw - 1 and x0 + tw < w) \
+                    or (by1 >= th - 1 and y0 + th < h)
+                if d.name == "person" and not cut:
+                    extra.append(Detection(d.name, [bx0 + x0, by0 + y0, bx1 + x0, by1 + y0], d.score))
+    return nms(found + extra, nanodet.NMS_IOU)
 
 
 def _people(seen: Seen, image: np.ndarray) -> None:

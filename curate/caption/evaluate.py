@@ -24,8 +24,8 @@ def named(subject: str, row: dict) -> bool:
     names = {subject.lower(), plural(subject.lower())}
     if any(re.search(rf"\b{re.escape(n)}\b", text) for n in names):
         return True
-    cls = alttext.coco_class(subject.split()[-1])
-    return bool(cls) and (cls in (row["objects"] or []))
+    cls = alttext.coco_class(subject.split()[-1]) or subject.lower()
+    return cls in (row["objects"] or []) or cls in (row["labels"] or [])
 
 
 def counted(subject: str, row: dict) -> int | None:

@@ -128,5 +128,6 @@ def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=No
                fingers=counts["fingers_extended"], text_in_image=" | ".join(t["text"] for t in record["text"]),
                objects=sorted({n for t in record["objects"] for n in (t["name"], t["fine"]) if n}
                               | ({"person"} if counts["people"] else set())),
-               labels=[lb["name"] for lb in record["labels"]], seconds=facts.seconds)
+               labels=list(dict.fromkeys(n for lb in record["labels"] for n in (lb["name"], lb["group"]) if n)),
+               seconds=facts.seconds)
     return row

@@ -21,7 +21,7 @@ SIZE = 224
 LABEL_SCORE = 0.35     # whole-image label kept at or above this probability
 CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when the COCO classes agree
 TOP_K = 3
-SUBJECT_KINDS = ("animal", "object", "food", "plant", "person")
+SUBJECT_KINDS = ("animal", "object", "food", "plant", "person", "scene")
 NOUNS_FILE = Path(__file__).with_name("imagenet_nouns.tsv")
 
 
@@ -31,12 +31,13 @@ class Noun:
     noun: str
     coco: str
     kind: str
+    group: str
 
 
 @functools.cache
 def nouns() -> list[Noun]:
     with open(NOUNS_FILE, newline="") as fh:
-        return [Noun(r["imagenet"], r["noun"], r["coco"], r["kind"]) for r in csv.DictReader(fh, delimiter="\t")]
+        return [Noun(r["imagenet"], r["noun"], r["coco"], r["kind"], r["group"]) for r in csv.DictReader(fh, delimiter="\t")]
 
 
 @functools.cache
@@ -81,7 +82,7 @@ def labels(probs: np.ndarray) -> list[Label]:
             by_noun[n.noun] = by_noun.get(n.noun, 0.0) + float(probs[i])
             first.setdefault(n.noun, n)
     ranked = sorted(by_noun.items(), key=lambda kv: -kv[1])[:TOP_K]
-    return [Label(name, round(p, 3), "imagenet", first[name].coco, first[name].kind)
+    return [Label(name, round(p, 3), "imagenet", first[name].coco, first[name].kind, first[name].group)
             for name, p in ranked if p >= LABEL_SCORE]
 
 

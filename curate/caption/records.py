@@ -61,6 +61,7 @@ class Label:
     source: str
     coco: str = ""                       # the detector class the same thing would have, '' where none
     kind: str = "object"                 # animal, object, food, plant, scene, ...
+    group: str = ""                      # the everyday word for it ('bird' for a king penguin)
 
 
 @dataclass
