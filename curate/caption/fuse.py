@@ -11,12 +11,13 @@ import numpy as np
 
 from curate.caption import hands as hand_search
 from curate.caption import imagenet, nanodet
-from curate.caption.boxes import iou
+from curate.caption.boxes import Detection, iou
 from curate.caption.detect import Seen
 from curate.caption.people import inside
 from curate.caption.records import Arm, Facts, Person, Thing
 
 SIDES = ("left", "right")
+ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear")
 COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down to detect.OBJECT_FLOOR) it is only noted
 MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
@@ -68,6 +69,12 @@ def _objects(seen: Seen, f: Facts) -> None:
     for k, d in enumerate(seen.object_boxes):
         if _counted(d, f):
             fine = imagenet.crop_name(probs[k + 1], d.name) if probs is not None else None
+            animal = imagenet.crop_animal(probs[k + 1]) if probs is not None and d.name in ANIMALS else None
+            if fine is None and animal and animal[0].coco != d.name:
+                # NanoDet knows ten animals; a meerkat or a camel comes back as a 'sheep'
+                f.uncertain.append(f"the detector's {d.name} at {d.box} looks like a {animal[0].noun} "
+                                   f"({animal[1]:.2f}) to the image classifier: named so")
+                d = Detection(animal[0].coco or animal[0].noun, d.box, d.score)
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
         fines = {fine for _, fine in members}

@@ -20,6 +20,7 @@ VARIANT = "efficientnet-lite0"
 SIZE = 224
 LABEL_SCORE = 0.35     # whole-image label kept at or above this probability
 CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when the COCO classes agree
+ANIMAL_SCORE = 0.5     # a crop this sure of an animal of another class renames an animal box
 TOP_K = 3
 SUBJECT_KINDS = ("animal", "object", "food", "plant", "person", "scene")
 NOUNS_FILE = Path(__file__).with_name("imagenet_nouns.tsv")
@@ -84,6 +85,21 @@ def labels(probs: np.ndarray) -> list[Label]:
     ranked = sorted(by_noun.items(), key=lambda kv: -kv[1])[:TOP_K]
     return [Label(name, round(p, 3), "imagenet", first[name].coco, first[name].kind, first[name].group)
             for name, p in ranked if p >= LABEL_SCORE]
+
+
+def crop_animal(probs: np.ndarray) -> tuple[Noun, float] | None:
+    """The crop's likeliest animal (classes sharing a noun add up), where it holds ANIMAL_SCORE."""
+    by_noun: dict[str, float] = {}
+    first: dict[str, Noun] = {}
+    for i in np.argsort(probs)[::-1][:10]:
+        n = nouns()[i]
+        if n.kind == "animal":
+            by_noun[n.noun] = by_noun.get(n.noun, 0.0) + float(probs[i])
+            first.setdefault(n.noun, n)
+    if not by_noun:
+        return None
+    noun, p = max(by_noun.items(), key=lambda kv: kv[1])
+    return (first[noun], p) if p >= ANIMAL_SCORE else None
 
 
 def crop_name(probs: np.ndarray, coco: str) -> str | None:

@@ -111,8 +111,8 @@ class EfficientNetLite:
         # the decoder from holding the other one up at the end of a batch.
         self.sessions = [session(str(path)) for _ in range(threads or os.cpu_count() or 1)]
         self.idle: queue.SimpleQueue = queue.SimpleQueue()
-        for session in self.sessions:
-            self.idle.put(session)
+        for s in self.sessions:
+            self.idle.put(s)
         self.pool = concurrent.futures.ThreadPoolExecutor(len(self.sessions)) if len(self.sessions) > 1 else None
 
 
