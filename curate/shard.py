@@ -80,7 +80,8 @@ def plan(ws: Workspace, name: str = DEFAULT_SET) -> dict | None:
         planned = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UserError(f"{path} is damaged ({err}); delete shards/{name}/ and cut the set again") from None
-    if not isinstance(planned, dict) or not isinstance(planned.get("where", ""), str):
+    if (not isinstance(planned, dict) or not isinstance(planned.get("where", ""), str)
+            or not isinstance(planned.get("per_shard", 1), int)):
         raise UserError(f"{path} is not a shard set plan; delete shards/{name}/ and cut the set again")
     return planned
 
