@@ -13,7 +13,6 @@ import threading
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from curate import embedders, index, manifest
 from curate.errors import UserError
@@ -28,7 +27,7 @@ BATCH = 32
 def stored_images(ws: Workspace, shard: str) -> dict[str, str]:
     """key -> id of the shard's stored images, one key per distinct id (byte-identical copies
     share a vector)."""
-    rows = pq.read_table(ws.partition("images", shard), columns=["id", "key", "status"]).to_pylist()
+    rows = manifest.read_partition(ws.partition("images", shard), columns=["id", "key", "status"]).to_pylist()
     first = {}
     for r in rows:
         if r["status"] == "ok":

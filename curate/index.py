@@ -9,6 +9,7 @@ rebuilt once as IVF.
 """
 
 import json
+import logging
 import os
 
 import faiss
@@ -21,6 +22,18 @@ from curate.errors import UserError
 from curate.workspace import Workspace
 
 FLAT_MAX = 100_000
+log = logging.getLogger("curate.index")
+
+
+class DamagedIndex(UserError):
+    """An index or id map that no longer reads (truncated, garbled, out of step): `curate embed`
+    rebuilds it from manifests/embeddings; the stages that only read it name it."""
+
+
+def damaged(ws: Workspace, path, why: str, embedder: str | None = None) -> DamagedIndex:
+    option = f" --embedder {embedder}" if embedder else ""
+    return DamagedIndex(f"index file {path} is damaged ({' '.join(why.split())}); rerun "
+                        f"`curate embed {ws.root}{option}`, which rebuilds it from manifests/embeddings")
 
 
 def paths(ws: Workspace, embedder: str):
@@ -45,7 +58,7 @@ def read_vectors(ws: Workspace, embedder: str, shards) -> tuple[list[str], np.nd
     parts = embedded_shards(ws, embedder)
     ids, blocks = [], []
     for shard in sorted(shards):
-        table = pq.read_table(parts[shard], columns=["id", "vector"])
+        table = manifest.read_partition(parts[shard], columns=["id", "vector"])
         if table.num_rows:
             ids.extend(table.column("id").to_pylist())
             flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
@@ -94,13 +107,21 @@ def load(ws: Workspace, embedder: str):
         built = sorted(p.name.removesuffix(".faiss") for p in ws.index.glob("*.faiss"))
         raise UserError(f"no {embedder} index in {ws.index} (indexes here: {', '.join(built) or 'none'}); "
                         f"run `curate embed {ws.root} --embedder {embedder}`")
-    table = pq.read_table(ids_path)
-    meta = json.loads(table.schema.metadata[b"curate.index"])
-    if meta["embedder"] != embedder:
-        raise UserError(f"index {faiss_path.name} was built with {meta['embedder']}, not {embedder}")
-    index = faiss.read_index(str(faiss_path))
+    try:
+        table = pq.read_table(ids_path)
+        meta = json.loads(table.schema.metadata[b"curate.index"])
+        built_with = meta["embedder"]
+    except (pa.ArrowException, OSError, ValueError, KeyError, TypeError) as err:
+        raise damaged(ws, ids_path, str(err) or type(err).__name__, embedder) from None
+    if built_with != embedder:
+        raise UserError(f"index {faiss_path.name} was built with {built_with}, not {embedder}")
+    try:
+        index = faiss.read_index(str(faiss_path))
+    except RuntimeError as err:  # faiss reports a short or garbled file this way
+        raise damaged(ws, faiss_path, str(err).strip().splitlines()[0] if str(err).strip() else "unreadable",
+                      embedder) from None
     if index.ntotal != table.num_rows:
-        raise UserError(f"index {faiss_path.name} and its id map disagree; delete both and rerun curate embed")
+        raise damaged(ws, faiss_path, f"{index.ntotal} vectors for {table.num_rows} ids", embedder)
     if "nprobe" in meta:
         index.nprobe = meta["nprobe"]
     return index, table.column("id").to_pylist(), meta
@@ -110,7 +131,9 @@ def update(ws: Workspace, embedder: str) -> dict:
     """Add the vectors of shards not yet indexed (rebuilding only a flat index that outgrew FLAT_MAX)."""
     try:
         index, ids, meta = load(ws, embedder)
-    except UserError:
+    except UserError as err:  # none yet, another embedder's, or damaged: built again from the manifests
+        if isinstance(err, DamagedIndex):
+            log.warning("rebuilding the %s index: %s", embedder, str(err).split(";")[0])
         index, ids, meta = None, [], {"shards": []}
     todo = sorted(set(embedded_shards(ws, embedder)) - set(meta["shards"]))
     if not todo:

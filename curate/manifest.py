@@ -13,7 +13,12 @@ import pyarrow.parquet as pq
 
 import curate
 from curate import manifests
+from curate.errors import UserError
 from curate.workspace import Workspace
+
+# The stage that writes each table: what to rerun once a damaged partition is deleted.
+STAGE = {"embeddings": "embed", "duplicates": "dedupe", "captions": "caption", "train_shards": "shard",
+         "samples": "sample", "audit": "audit"}
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
@@ -35,11 +40,38 @@ def write_partition(ws: Workspace, table: str, shard: str, rows: list[dict]) -> 
     return path
 
 
+def refetch(shard: str) -> str:
+    """How to get an ingested shard written again: ingest fetches every planned shard that has
+    no images partition."""
+    return (f"delete manifests/images/part-{shard}.parquet and manifests/hashes/part-{shard}.parquet, "
+            "then rerun `curate ingest` with the same source")
+
+
+def damaged(path: Path, why: str) -> UserError:
+    """A partition that no longer reads (a truncated copy, a full disk): the file, and what to rerun."""
+    path = Path(path)
+    table, name = path.parent.name, path.name.removeprefix("part-").removesuffix(".parquet")
+    if table in ("images", "hashes"):
+        fix = refetch(name)
+    elif table in STAGE:
+        fix = f"delete it and rerun `curate {STAGE[table]}`"
+    else:
+        fix = "delete it"
+    return UserError(f"manifest {path} is damaged ({' '.join(why.split())}); {fix}")
+
+
+def read_partition(path: Path, columns=None) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as err:
+        raise damaged(path, str(err)) from None
+
+
 def read_table(ws: Workspace, table: str) -> pa.Table:
     parts = ws.partitions(table)
     if not parts:
         return manifests.schema(table).empty_table()
-    return pa.concat_tables([pq.read_table(p) for p in parts], promote_options="permissive")
+    return pa.concat_tables([read_partition(p) for p in parts], promote_options="permissive")
 
 
 def code_version() -> str:

@@ -1,13 +1,18 @@
 """Reading stored images back out of a dataset's raw WebDataset shards."""
 
 import functools
+import hashlib
 import io
 import tarfile
 from pathlib import Path
 
 from PIL import Image
 
+from curate.errors import UserError
+from curate.manifest import refetch
 from curate.workspace import Workspace
+
+TAR_ERRORS = (tarfile.TarError, OSError, ValueError, EOFError)  # ValueError: a garbled header field
 
 IMAGE_EXTENSIONS = ("jpg", "png", "webp")
 
@@ -15,11 +20,20 @@ IMAGE_EXTENSIONS = ("jpg", "png", "webp")
 def iter_shard_images(ws: Workspace, shard: str, keys=None):
     """(key, stored image bytes) in tar order, for a raw shard (only `keys`, when given)."""
     wanted = None if keys is None else set(keys)
-    with tarfile.open(ws.raw / f"{shard}.tar") as tf:
-        for info in tf:
-            key, _, ext = info.name.partition(".")
-            if ext in IMAGE_EXTENSIONS and info.isfile() and (wanted is None or key in wanted):
-                yield key, tf.extractfile(info).read()
+    path = ws.raw / f"{shard}.tar"
+    try:
+        with tarfile.open(path) as tf:
+            for info in tf:
+                key, _, ext = info.name.partition(".")
+                if ext in IMAGE_EXTENSIONS and info.isfile() and (wanted is None or key in wanted):
+                    yield key, tf.extractfile(info).read()
+    except TAR_ERRORS as err:
+        raise damaged(path, f"damaged ({err})") from None
+
+
+def damaged(path: Path, what: str) -> UserError:
+    """A raw shard that is missing or no longer reads: the file, and how to fetch it again."""
+    return UserError(f"raw shard {path} is {what}; {refetch(Path(path).name.removesuffix('.tar'))}")
 
 
 def read_shard_images(ws: Workspace, shard: str, keys=None) -> dict[str, bytes]:
@@ -68,6 +82,23 @@ def read_at(path: Path, offset: int, size: int) -> bytes:
 def read_member(path: Path, key: str) -> bytes:
     """The stored image bytes of `key` in a WebDataset tar, read by seeking to it."""
     return read_at(path, *member_offsets(path)[key])
+
+
+def read_stored(ws: Workspace, shard: str, key: str, id_: str) -> bytes:
+    """An ingested image's stored bytes, checked against its id (the sha256 of those bytes):
+    a raw shard damaged after ingest must not pass its damage on to shards or audits."""
+    path = ws.raw / f"{shard}.tar"
+    if not path.exists():
+        raise damaged(path, "missing")
+    try:
+        data = read_member(path, key)
+    except KeyError:
+        raise damaged(path, f"without its image {key}") from None
+    except TAR_ERRORS as err:
+        raise damaged(path, f"damaged ({err})") from None
+    if hashlib.sha256(data).hexdigest() != id_:
+        raise damaged(path, f"damaged: the bytes of its image {key} no longer match their id")
+    return data
 
 
 def decode(data: bytes, draft: tuple[int, int] | None = None) -> Image.Image:

@@ -24,6 +24,7 @@ import logging
 import yaml
 
 from curate.errors import UserError
+from curate.query import predicate
 
 log = logging.getLogger("curate.run")
 STAGES = ("ingest", "embed", "dedupe", "caption", "shard", "train", "sample", "audit")
@@ -101,9 +102,12 @@ def plan(path: str, config: dict, parser: argparse.ArgumentParser, only: list[st
             options["scheduler"] = scheduler
         argv = [verb, str(target), *_option_argv(path, verb, verbs[verb], options)]
         try:
-            runs.append(parser.parse_args(argv))
+            args = parser.parse_args(argv)
+            if getattr(args, "where", None) is not None:  # checked here too, so no stage runs before a bad one
+                predicate(args.where)
         except UserError as err:
             raise UserError(f"{path}: stages.{verb}: {err}") from None
+        runs.append(args)
     return runs
 
 

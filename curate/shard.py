@@ -24,8 +24,8 @@ from pathlib import Path
 from curate import manifest
 from curate.errors import UserError
 from curate.progress import bar
-from curate.query import fetch
-from curate.raw import member_offsets, read_member
+from curate.query import fetch, predicate
+from curate.raw import member_offsets, read_stored
 from curate.workspace import Workspace
 
 DEFAULT_SET = "train"
@@ -52,16 +52,15 @@ def select(ws: Workspace, where: str = "true") -> list[dict]:
                  "CASE WHEN c_short IS NULL THEN 'images.text' ELSE 'captions:' || captioner END AS caption_used")
     else:
         texts = "coalesce(text, '') AS short, coalesce(text, '') AS dense, 'images.text' AS caption_used"
+    # `where` filters this relation after the QUALIFY (it is never pasted into the SQL text)
     sql = f"""
-        WITH candidates AS (
-            SELECT images.*, {texts} {columns}
-            FROM images {joins}
-            WHERE status = 'ok' {"AND keep" if deduped else ""}
-            QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1
-        )
-        SELECT id, shard, key, format, width, height, url, license, text, short, dense, caption_used
-        FROM candidates WHERE ({where}) ORDER BY shard, key"""
-    rows = fetch(ws, sql).to_pylist()
+        SELECT images.*, {texts} {columns}
+        FROM images {joins}
+        WHERE status = 'ok' {"AND keep" if deduped else ""}
+        QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1"""
+    picked = fetch(ws, sql, where).select(["id", "shard", "key", "format", "width", "height", "url", "license", "text",
+                                           "short", "dense", "caption_used"])
+    rows = sorted(picked.to_pylist(), key=lambda r: (r["shard"], r["key"]))
     if not rows:
         raise UserError(f"the query selects no images (--where {where!r})")
     return rows
@@ -75,7 +74,16 @@ def _check_name(name: str) -> None:
 def plan(ws: Workspace, name: str = DEFAULT_SET) -> dict | None:
     """The set's plan (its query, fingerprint and size) if it has been cut."""
     path = ws.shards / name / "plan.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        planned = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path} is damaged ({err}); delete shards/{name}/ and cut the set again") from None
+    if (not isinstance(planned, dict) or not isinstance(planned.get("where", ""), str)
+            or not isinstance(planned.get("per_shard", 1), int)):
+        raise UserError(f"{path} is not a shard set plan; delete shards/{name}/ and cut the set again")
+    return planned
 
 
 def _set_partitions(ws: Workspace, name: str) -> list[Path]:
@@ -104,13 +112,9 @@ def _write_tar(ws: Workspace, name: str, number: int, rows: list[dict]) -> list[
     try:
         with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tf:
             for j, r in enumerate(rows):
-                raw = ws.raw / f"{r['shard']}.tar"
-                if not raw.exists():
-                    raise UserError(f"shard {raw} is missing; re-run `curate ingest` to fetch it again")
-                try:
-                    data = read_member(raw, r["key"])
-                except KeyError:
-                    raise UserError(f"image {r['key']} is not in its shard {raw}; re-run `curate ingest`") from None
+                # Checked against its id: a damaged raw shard stops the cut, naming itself, rather
+                # than dropping the image (the set would no longer be what its plan says).
+                data = read_stored(ws, r["shard"], r["key"], r["id"])
                 key = f"{number:05d}{j:04d}"
                 keys.append(key)
                 meta = {k: r[k] for k in ("id", "short", "dense", "caption_used", "url", "license", "text", "width", "height")}
@@ -130,10 +134,25 @@ def _write_tar(ws: Workspace, name: str, number: int, rows: list[dict]) -> list[
 
 def cut(ws: Workspace, where: str | None = None, name: str = DEFAULT_SET, per_shard: int | None = None) -> dict:
     """Write (or finish, or keep) the shard set `name` for the images `where` selects; `where`
-    and `per_shard` default to the set's plan, else all images, PER_SHARD to a tar."""
+    and `per_shard` default to the set's plan, else all images, PER_SHARD to a tar.
+
+    The dataset lock covers the selection too: manifests changing under it would make the plan
+    lie. (`curate train` holds the same lock around its call, for the whole run.)"""
     _check_name(name)
-    planned = plan(ws, name) or {}
-    where = where or planned.get("where") or "true"
+    if where is not None:
+        predicate(where)  # refused before anything runs
+    with ws.lock():
+        planned = plan(ws, name) or {}
+        if where is None and planned.get("where"):
+            where = planned["where"]
+            try:  # a plan.json may come with a dataset someone sent: it is checked like a --where
+                predicate(where)
+            except UserError as err:
+                raise UserError(f"{ws.shards / name / 'plan.json'}: {err}") from None
+        return _cut(ws, "true" if where is None else where, name, planned, per_shard)
+
+
+def _cut(ws: Workspace, where: str, name: str, planned: dict, per_shard: int | None) -> dict:
     per_shard = planned.get("per_shard", PER_SHARD) if per_shard is None else per_shard
     if not 0 < per_shard < 10_000:  # keys are <tar number><4-digit position>
         raise UserError(f"--per-shard {per_shard}: between 1 and 9999")
@@ -142,7 +161,7 @@ def cut(ws: Workspace, where: str | None = None, name: str = DEFAULT_SET, per_sh
     chunks = [rows[i:i + per_shard] for i in range(0, len(rows), per_shard)]
     folder = ws.shards / name
     params = {"where": where, "name": name, "per_shard": per_shard}
-    with ws.lock(), manifest.run(ws, "shard", params) as run:
+    with manifest.run(ws, "shard", params) as run:
         if planned.get("fingerprint") != fingerprint:
             shutil.rmtree(folder, ignore_errors=True)
             for part in _set_partitions(ws, name):

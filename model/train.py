@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -103,6 +104,50 @@ def _save_checkpoint(out: Path, state: dict) -> None:
         old.unlink()
 
 
+CHECKPOINT_PARTS = {"step": int, "unet": dict, "optimizer": dict, "ema": dict, "losses": list}
+
+
+def _read_checkpoint(path: Path, device: str) -> dict | None:
+    """A checkpoint's state, read without pickle's code execution (weights_only: tensors and plain
+    data only); None when the file is damaged (truncated, garbled). A file the safe loader refuses
+    asks for objects no checkpoint of ours holds: it is not loaded, and the run stops."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"checkpoint {path} holds objects other than tensors and plain data (a pickle that "
+                        "could run code); it was not loaded: delete it, or train into a new --out") from None
+    except Exception:  # noqa: BLE001 - a damaged file fails in zip, pickle, struct or torch code alike
+        return None
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in CHECKPOINT_PARTS.items()):
+        return None
+    return state
+
+
+def _resume_state(out: Path, device: str, fingerprint: str, shard_set: str) -> dict | None:
+    """The newest checkpoint that reads (falling back past damaged ones, a line each), if it was
+    trained on this selection of the shard set."""
+    found = _checkpoints(out)
+    for path in reversed(found):
+        state = _read_checkpoint(path, device)
+        if state is None:
+            log.warning("checkpoint %s is damaged; %s", path.name,
+                        "trying the one before it" if path != found[0] else "no earlier checkpoint")
+            continue
+        if not isinstance(state.get("shards_fingerprint"), str):
+            # without it, nothing says the checkpoint was trained on this selection
+            raise UserError(f"checkpoint {path} does not record the shard set it was trained on; "
+                            "train into a new --out")
+        if state["shards_fingerprint"] != fingerprint:
+            # another selection (a new query, dedupe or caption run) would not continue the same run
+            raise UserError(f"the shard set {shard_set!r} has changed since the checkpoints in {out} were written; "
+                            "train into a new --out, or resume with the query and manifests of that run")
+        return state
+    if found:
+        raise UserError(f"no checkpoint in {out / 'checkpoints'} reads (all damaged); delete them to start "
+                        "from scratch, or train into a new --out")
+    return None
+
+
 def _loss_curve(out: Path, losses: list[float]) -> None:
     import matplotlib
 
@@ -152,14 +197,19 @@ Training settings:
 
 def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     cfg = cfg.resolved()
-    out = Path(out)
+    with ws.lock():  # held for the whole run: a `curate shard` must not replace the set being read
+        return _train(ws, Path(out), cfg, resume)
+
+
+def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
     # Training reads a curated shard set: cut it here when it is missing or stale (a no-op when
     # `curate shard` already cut it for the same query and manifests).
     shards = shard.cut(ws, cfg.where, cfg.shards)
     cfg = dataclasses.replace(cfg, where=shards["where"])
     samples = data.load(ws, cfg.shards)
-    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None  # before the slow loads
+    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
     vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
     scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
     torch.manual_seed(cfg.seed)  # the UNet's initial weights
@@ -172,16 +222,15 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
     ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
-    if resume and _checkpoints(out):
-        state = torch.load(_checkpoints(out)[-1], weights_only=False)
-        if state.get("shards_fingerprint", shards["fingerprint"]) != shards["fingerprint"]:
-            # another selection (a new query, dedupe or caption run) would not continue the same run
-            raise UserError(f"the shard set {cfg.shards!r} has changed since the checkpoints in {out} were written; "
-                            "train into a new --out, or resume with the query and manifests of that run")
-        unet.load_state_dict(state["unet"])
-        optimizer.load_state_dict(state["optimizer"])
-        ema.load_state_dict(state["ema"])
-        step, losses = state["step"], state["losses"]
+    if resumed:
+        try:
+            unet.load_state_dict(resumed["unet"])
+            optimizer.load_state_dict(resumed["optimizer"])
+            ema.load_state_dict(resumed["ema"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as err:
+            raise UserError(f"the checkpoints in {out} do not fit this model ({' '.join(str(err).split())[:200]}); "
+                            "resume with the settings of that run, or train into a new --out") from None
+        step, losses = resumed["step"], resumed["losses"]
         log.info("resuming from step %d", step)
     elif resume:
         log.info("no checkpoint in %s: starting from scratch", out)

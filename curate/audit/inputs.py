@@ -5,9 +5,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate import embedders, manifest
+from curate import embedders, index, manifest
 from curate.errors import UserError
 from curate.workspace import Workspace
 
@@ -51,7 +52,10 @@ def indexed_embedders(ws: Workspace) -> list[str]:
     """Embedders with a FAISS index in the dataset (read off each id map's metadata)."""
     names = []
     for ids_path in sorted(ws.index.glob("*.ids.parquet")):
-        meta = pq.read_schema(ids_path).metadata or {}
+        try:
+            meta = pq.read_schema(ids_path).metadata or {}
+        except (pa.ArrowException, OSError) as err:
+            raise index.damaged(ws, ids_path, str(err)) from None
         if b"curate.index" in meta:
             names.append(json.loads(meta[b"curate.index"])["embedder"])
     return names

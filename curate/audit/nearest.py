@@ -5,7 +5,7 @@ import numpy as np
 
 from curate.dedupe.tiers import Thresholds as DedupeThresholds
 from curate.query import fetch
-from curate.raw import decode, read_member, to_rgb
+from curate.raw import decode, read_stored, to_rgb
 from curate.workspace import Workspace
 
 
@@ -28,10 +28,7 @@ def locations(ws: Workspace, ids: set[str]) -> dict[str, dict]:
 
 def stored_bytes(ws: Workspace, where: dict[str, dict]) -> dict[str, bytes]:
     """id -> the stored image's bytes, for ids located by `locations`."""
-    out = {}
-    for id_, row in where.items():
-        out[id_] = read_member(ws.raw / f"{row['shard']}.tar", row["key"])
-    return out
+    return {id_: read_stored(ws, row["shard"], row["key"], id_) for id_, row in where.items()}
 
 
 def read_images(ws: Workspace, where: dict[str, dict], draft: tuple[int, int]) -> dict[str, object]:

@@ -6,7 +6,6 @@ import functools
 import logging
 import time
 
-import pyarrow.parquet as pq
 
 from curate import manifest
 from curate.caption import ocr
@@ -53,7 +52,7 @@ def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, ke
                   shard: str) -> dict:
     ocr.use_threads(threads)
     ws = Workspace(root)
-    rows = pq.read_table(ws.partition("images", shard), columns=["id", "key", "text", "status"]).to_pylist()
+    rows = manifest.read_partition(ws.partition("images", shard), columns=["id", "key", "text", "status"]).to_pylist()
     kept = _kept_ids(ws) if kept_only else None
     wanted = {}
     for r in rows:
