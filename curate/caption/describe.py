@@ -75,7 +75,7 @@ def subjects(record: dict) -> list[str]:
     out += [number(t["count"], _noun(t), a=True) for t in record["objects"]]
     seen = {t["name"] for t in record["objects"]} | ({"person"} if c["people"] else set())
     for label in record["labels"]:
-        if label["kind"] != "scene" and (not label["coco"] or label["coco"] not in seen):
+        if label["kind"] != "scene" and not {label["coco"], label["name"]} & seen:
             out.append(article(label["name"]))
             seen.add(label["coco"] or label["name"])
     return out

@@ -63,7 +63,9 @@ def _timed(seconds: dict, name: str):
 
 def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
     """What each chosen detector sees in an RGB uint8 image."""
+    t = time.perf_counter()
     seen = Seen(*medium.classify(image))
+    seen.seconds["medium"] = time.perf_counter() - t
     if {"objects", "people", "labels"} & set(detectors):
         with _timed(seen.seconds, "objects"):
             seen.detections = nanodet.detect(image, OBJECT_FLOOR)

@@ -47,7 +47,8 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
     crowd, media = [], {"right": 0, "total": 0}
     for item in labels:
         row = rows.get(item["file"]) or caption_image((folder / "images" / item["file"]).read_bytes(), None)
-        expected_classes = {alttext.coco_class(s["name"].split()[-1]) for s in item["subjects"]} - {None}
+        expected_classes = ({alttext.coco_class(s["name"].split()[-1]) for s in item["subjects"]} - {None}
+                            | {s["name"].lower() for s in item["subjects"]})
         if item.get("people"):
             expected_classes.add("person")
         misses = []
@@ -60,7 +61,8 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
             if s.get("countable") and s.get("count") is not None and alttext.coco_class(s["name"].split()[-1]):
                 subjects["countable"] += 1
                 subjects["counts_right"] += counted(s["name"], row) == s["count"]
-        extra = [t["name"] for t in row["caption"]["objects"] if t["name"] not in expected_classes]
+        extra = [t["name"] for t in row["caption"]["objects"]
+                 if t["name"].lower() not in expected_classes and t["name"].split()[-1].lower() not in expected_classes]
         invented["objects"] += len(extra)
         people = item.get("people")
         if people == 0:
