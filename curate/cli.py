@@ -36,7 +36,8 @@ def _add_fetch_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-image-size", type=int, default=d.min_image_size)
     g.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio)
     g.add_argument("--thread-count", type=int, default=d.thread_count, help="download threads per process")
-    g.add_argument("--timeout", type=int, default=d.timeout, help="seconds per request")
+    g.add_argument("--timeout", type=int, default=d.timeout,
+                   help="seconds per download, whole (connect to last byte; img2dataset's is per socket read)")
     g.add_argument("--retries", type=int, default=d.retries)
     g.add_argument("--number-sample-per-shard", type=int, default=d.number_sample_per_shard)
     g.add_argument("--disallowed-header-directives", default=",".join(d.disallowed_header_directives),
@@ -44,6 +45,8 @@ def _add_fetch_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--user-agent-token", default=d.user_agent_token)
     g.add_argument("--max-pixels", type=int, default=d.max_pixels,
                    help="refuse images whose header declares more pixels (decompression bombs)")
+    g.add_argument("--max-bytes", type=int, default=d.max_bytes,
+                   help="refuse a body, file or archive member larger than this (bytes)")
 
 
 def fetch_options(args):
@@ -63,7 +66,7 @@ def cmd_ingest(args) -> None:
     if args.urls:
         inputs = read_url_list(args.urls, args.url_col, args.caption_col, args.license_col)
     elif args.folder:
-        inputs = read_folder(args.folder)
+        inputs = read_folder(args.folder, args.follow_links)
     else:
         archives = sorted(glob.glob(args.tar))
         if not archives:
@@ -71,7 +74,7 @@ def cmd_ingest(args) -> None:
         inputs = [row for archive in archives for row in read_tar(archive)]
     opts = fetch_options(args)
     ws = Workspace.create(args.dataset)
-    params = {"urls": args.urls, "folder": args.folder, "tar": args.tar}
+    params = {"urls": args.urls, "folder": args.folder, "tar": args.tar, "follow_links": args.follow_links}
     summary = ingest(ws, inputs, opts, make_executor(args.scheduler, args.processes_count), params)
     print(json.dumps(summary))
 
@@ -235,6 +238,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--url-col", default="url", help="URL column of the list (default: url)")
     p.add_argument("--caption-col", help="caption column (default: the first of caption, text, alt, alt_text, title)")
     p.add_argument("--license-col", default="license", help="license column, when the list has one")
+    p.add_argument("--follow-links", action="store_true",
+                   help="--folder: read symbolic links that lead outside DIR and enter linked folders "
+                        "(refused by default, each link a row with the reason)")
     _add_executor_args(p)
     _add_fetch_args(p)
     p.set_defaults(fn=cmd_ingest)

@@ -11,7 +11,7 @@ CREATE TABLE images (
     original_height INTEGER,
     format VARCHAR,           -- stored format: jpeg, png, webp
     bytes BIGINT,             -- stored size in bytes
-    status VARCHAR,           -- 'ok' or why not: download_failed, disallowed, decode_failed, too_large, filtered
+    status VARCHAR,           -- 'ok' or why not: download_failed, disallowed, decode_failed, unsupported_format, too_large, filtered
     error VARCHAR,            -- the error message when status is not 'ok'
     shard VARCHAR,            -- raw shard name (raw/<shard>.tar)
     key VARCHAR,              -- WebDataset key inside the shard

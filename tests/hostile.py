@@ -8,6 +8,11 @@ from pathlib import Path
 from curate.serve import QuietHandler
 
 SLOW_SECONDS = 5  # tests set img2dataset's timeout below this
+# The endless and trickling routes stop by themselves, so a client that never gives up
+# cannot take the machine down with it: after this long, or this many bytes sent.
+HOSTILE_SECONDS = 12
+ENDLESS_BYTES = 512 << 20
+TRICKLE_INTERVAL = 0.5
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -73,8 +78,44 @@ class FaultHandler(QuietHandler):
             self.end_headers()
         elif kind == "noai":
             self._send(good, extra={"X-Robots-Tag": "noai"})
+        elif kind in ("endless", "trickle", "trickle-headers", "huge-length"):
+            self._hostile(kind, good)
         else:
             self.send_error(400)
+
+    def _hostile(self, kind: str, good: bytes) -> None:
+        """Bodies that never end (or take forever); a closed client ends them early."""
+        self.close_connection = True
+        stop = time.monotonic() + HOSTILE_SECONDS
+        try:
+            if kind == "trickle-headers":  # the status line, then a header a byte at a time
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while time.monotonic() < stop:
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_INTERVAL)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            if kind == "trickle":  # a real image, one byte at a time
+                self.send_header("Content-Length", str(len(good)))
+            if kind == "huge-length":
+                self.send_header("Content-Length", str(1 << 40))
+            self.end_headers()
+            if kind == "trickle":
+                for i in range(len(good)):
+                    if time.monotonic() > stop:
+                        return
+                    self.wfile.write(good[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(TRICKLE_INTERVAL)
+                return
+            chunk, sent = b"\0" * (1 << 16), 0  # endless, or a 1 TiB promise: zeros until stopped
+            while sent < ENDLESS_BYTES and time.monotonic() < stop:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:  # the client hung up: what a bounded client does
+            pass
 
     def good_name(self) -> str:
         return good_name(Path(self.directory))
@@ -100,4 +141,8 @@ FAULTS = {  # route -> expected status
     "html": "decode_failed",
     "redirect": "ok",
     "noai": "disallowed",
+    "endless": "download_failed",
+    "trickle": "download_failed",
+    "trickle-headers": "download_failed",
+    "huge-length": "download_failed",
 }

@@ -49,14 +49,15 @@ def test_tar_reads_members_and_refuses_escapes(tmp_path, real_images):
         _add(tf, "link.jpg", type=tarfile.SYMTYPE, linkname="/etc/passwd")
         _add(tf, "hard.jpg", type=tarfile.LNKTYPE, linkname="000001.jpg")
         _add(tf, "zero.jpg", b"")
+        _add(tf, "big.jpg", b"\0" * 300_000)
     workdir = tmp_path / "work"
     workdir.mkdir()
 
-    assert curate("ingest", workdir / "ds", "--tar", tmp_path / "*.tar") == 0
+    assert curate("ingest", workdir / "ds", "--tar", tmp_path / "*.tar", "--max-bytes", 200_000) == 0
 
     rows = {r["url"].split("!/", 1)[1]: r for r in by_url(workdir / "ds").values()}
     assert set(rows) == {"000001.jpg", "dir/000002.jpg", "../escape.jpg", "/abs/root.jpg", "link.jpg",
-                         "hard.jpg", "zero.jpg"}
+                         "hard.jpg", "zero.jpg", "big.jpg"}
     assert rows["000001.jpg"]["status"] == "ok" and rows["000001.jpg"]["text"] == "webdataset caption"
     assert rows["dir/000002.jpg"]["text"] == "json caption"
     for name in ("../escape.jpg", "/abs/root.jpg"):
@@ -64,6 +65,7 @@ def test_tar_reads_members_and_refuses_escapes(tmp_path, real_images):
     for name in ("link.jpg", "hard.jpg"):
         assert rows[name]["status"] == "download_failed" and "link" in rows[name]["error"]
     assert rows["zero.jpg"]["status"] == "decode_failed"
+    assert rows["big.jpg"]["status"] == "download_failed" and "--max-bytes" in rows["big.jpg"]["error"]
     assert not (tmp_path / "escape.jpg").exists() and not (workdir / "escape.jpg").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shard.tar", "work"]
 

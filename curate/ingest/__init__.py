@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from curate import manifest
 from curate.ingest import records
-from curate.ingest.fetch import COLUMNS, FetchOptions, ingest_shard, input_path, make_resizer
+from curate.ingest.fetch import PLAN_COLUMNS, FetchOptions, ingest_shard, input_path, make_resizer
 from curate.progress import bar
 from curate.workspace import Workspace
 
@@ -36,7 +36,7 @@ def plan(ws: Workspace, inputs: list[dict], per_shard: int) -> int:
     if len(new) < len(inputs):
         log.info("skipping %d inputs already ingested or planned", len(inputs) - len(new))
     next_id = int(shards[-1]) + 1 if shards else 0
-    schema = pa.schema([(c, pa.string()) for c in COLUMNS])
+    schema = pa.schema([(c, pa.string()) for c in PLAN_COLUMNS])
     for start in range(0, len(new), per_shard):
         shard = f"{next_id:0{records.SHARD_DIGITS}d}"
         table = pa.Table.from_pylist(new[start:start + per_shard], schema=schema)

@@ -9,6 +9,7 @@ on Dask workers.
 import dataclasses
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 from img2dataset.downloader import Downloader
@@ -16,11 +17,13 @@ from img2dataset.writer import WebDatasetSampleWriter
 
 from curate import manifest
 from curate.errors import UserError
-from curate.ingest import records, tar_urls
+from curate.ingest import download, records
+from curate.ingest.limits import DEFAULT_MAX_BYTES
 from curate.ingest.safe_resizer import DEFAULT_MAX_PIXELS, SafeResizer
 from curate.workspace import Workspace
 
-COLUMNS = ["url", "caption", "license", "source"]
+COLUMNS = ["url", "caption", "license", "source"]  # what img2dataset gets
+PLAN_COLUMNS = [*COLUMNS, "error"]  # error: why the reader refused the input (then it is not fetched)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,12 +39,18 @@ class FetchOptions:
     min_image_size: int = 0
     max_aspect_ratio: float = float("inf")
     thread_count: int = 32
-    timeout: int = 10
+    timeout: int = 10  # seconds per download, connect to last byte (img2dataset's: per socket read)
     retries: int = 0
     number_sample_per_shard: int = 1000
     disallowed_header_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "noimageindex")
     user_agent_token: str | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self):
+        for name in ("timeout", "max_bytes"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"--{name.replace('_', '-')} must be positive, not {getattr(self, name)}")
 
 
 def input_path(ws: Workspace, shard: str) -> Path:
@@ -64,7 +73,12 @@ def _download(ws: Workspace, shard: str, opts: FetchOptions) -> None:
     # img2dataset deletes the shard file it is given, so it gets a copy of our plan.
     tmp = ws.raw / "_tmp" / f"{shard}.feather"
     tmp.parent.mkdir(exist_ok=True)
-    feather.write_feather(pq.read_table(input_path(ws, shard), columns=COLUMNS), tmp, compression="uncompressed")
+    plan = pq.read_table(input_path(ws, shard))
+    table = plan.select(COLUMNS)
+    if "error" in plan.column_names:  # refused inputs keep their place (their key) but no URL to fetch
+        urls = [None if err else url for url, err in zip(plan["url"].to_pylist(), plan["error"].to_pylist())]
+        table = table.set_column(0, "url", pa.array(urls, pa.string()))
+    feather.write_feather(table, tmp, compression="uncompressed")
     downloader = Downloader(
         sample_writer_class=WebDatasetSampleWriter, resizer=make_resizer(opts), thread_count=opts.thread_count,
         save_caption=True, extract_exif=False, output_folder=str(ws.raw), column_list=COLUMNS,
@@ -80,7 +94,7 @@ def _download(ws: Workspace, shard: str, opts: FetchOptions) -> None:
 def ingest_shard(root: str, opts: FetchOptions, shard: str) -> int:
     """Fetch one planned shard (unless its raw output is complete) and write its images partition."""
     ws = Workspace(Path(root))
-    tar_urls.install()
+    download.install(opts.max_bytes)
     if not records.raw_complete(ws, shard):
         _download(ws, shard, opts)
     rows, hashes = records.image_rows(ws, shard, pq.read_table(input_path(ws, shard)).to_pylist(),

@@ -3,24 +3,36 @@
 `tar:/abs/archive.tar!/member/name.jpg` (both parts percent-quoted). Members are read, never
 extracted, so nothing in an archive can write outside the workspace; names that would escape
 (absolute, `..`) and links are refused with a clear error, which becomes the row's status.
+Members are read within the download's limits (limits.py), like any other body.
 """
 
 import email.message
 import io
+import os
 import posixpath
 import tarfile
 import threading
 import urllib.error
 import urllib.request
 import urllib.response
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
-MAX_MEMBER_BYTES = 256 << 20
+from curate.ingest import limits
+
 _SEPARATOR = "!/"
 
 
+def _quote(text: str) -> str:
+    # surrogateescape: tarfile and os give undecodable name bytes as surrogates; keep the bytes.
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/")
+
+
+def _unquote(text: str) -> str:
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
 def member_url(archive, name: str) -> str:
-    return f"tar:{quote(str(archive), safe='/')}{_SEPARATOR}{quote(name, safe='/')}"
+    return f"tar:{_quote(os.fsdecode(archive))}{_SEPARATOR}{_quote(name)}"
 
 
 def safe_member_name(name: str) -> bool:
@@ -30,7 +42,7 @@ def safe_member_name(name: str) -> bool:
 
 
 class TarHandler(urllib.request.BaseHandler):
-    """urllib handler for tar: URLs; archives stay open per process, one lock each."""
+    """urllib handler for tar: URLs; archives stay open per handler, one lock each."""
 
     def __init__(self):
         self._archives: dict[str, tuple[tarfile.TarFile, threading.Lock]] = {}
@@ -39,23 +51,28 @@ class TarHandler(urllib.request.BaseHandler):
     def _archive(self, path: str):
         with self._guard:
             if path not in self._archives:
-                self._archives[path] = (tarfile.open(path), threading.Lock())
+                # a regular file only: tarfile.open on a FIFO would wait for a writer
+                self._archives[path] = (tarfile.open(fileobj=limits.open_regular(path)), threading.Lock())
             return self._archives[path]
 
     def read(self, url: str) -> bytes:
         archive, sep, name = url.removeprefix("tar:").partition(_SEPARATOR)
-        archive, name = unquote(archive), unquote(name)
+        archive, name = _unquote(archive), _unquote(name)
         if not sep or not safe_member_name(name):
             raise urllib.error.URLError(f"unsafe archive member name {name!r}: refused, nothing extracted")
+        active = limits.current()
         try:
             tf, lock = self._archive(archive)
             with lock:
                 info = tf.getmember(name)
                 if not info.isfile():
                     raise urllib.error.URLError(f"archive member {name!r} is a link or special file: refused")
-                if info.size > MAX_MEMBER_BYTES:
-                    raise urllib.error.URLError(f"archive member {name!r} is {info.size} bytes, over the limit")
-                return tf.extractfile(info).read()
+                if info.size > active.max_bytes:
+                    raise urllib.error.URLError(f"archive member {name!r} is {info.size} bytes, "
+                                                f"more than {active.max_bytes} (--max-bytes)")
+                return limits.read_body(tf.extractfile(info), active)
+        except (urllib.error.URLError, limits.LimitExceeded):
+            raise
         except (OSError, tarfile.TarError, KeyError) as err:
             raise urllib.error.URLError(f"cannot read {name!r} from {archive}: {err}") from None
 
@@ -64,8 +81,3 @@ class TarHandler(urllib.request.BaseHandler):
         headers = email.message.Message()
         headers["Content-Length"] = str(len(data))
         return urllib.response.addinfourl(io.BytesIO(data), headers, req.full_url, 200)
-
-
-def install() -> None:
-    """Make urllib.request.urlopen (which img2dataset uses) understand tar: URLs in this process."""
-    urllib.request.install_opener(urllib.request.build_opener(TarHandler()))
