@@ -25,7 +25,7 @@ from curate.progress import native_stderr_silenced
 DETECTORS = ("objects", "labels", "people", "hands", "text")
 HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
-SMALL_PERSON = 1 / 3  # a person shorter than this share of the image: look again in tiles for more of them
+SMALL_PERSON = 1 / 3  # two people shorter than this share of the image: look again in tiles for more
 
 
 @dataclass
@@ -69,7 +69,9 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
     if {"objects", "people", "labels"} & set(detectors):
         with _timed(seen.seconds, "objects"):
             seen.detections = nanodet.detect(image, OBJECT_FLOOR)
-            if any(d.box[3] - d.box[1] < SMALL_PERSON * image.shape[0] for d in seen.person_boxes):
+            small = [d for d in seen.person_boxes
+                     if d.score >= nanodet.MIN_SCORE and d.box[3] - d.box[1] < SMALL_PERSON * image.shape[0]]
+            if len(small) >= 2:  # a group of small people: there are likely more
                 seen.detections = _with_tiled_people(image, seen.detections)
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
