@@ -1,7 +1,10 @@
 """Small helpers the tests share."""
 
 import shutil
+import subprocess
 from pathlib import Path
+
+from PIL import Image
 
 import pyarrow.parquet as pq
 
@@ -52,3 +55,11 @@ def ingest_corpus(dataset, names, captions: dict | None = None, per_shard: int =
     src = corpus_folder(dataset.with_name(dataset.name + "-src"), names, captions)
     assert curate("ingest", dataset, "--folder", src, "--number-sample-per-shard", per_shard) == 0
     return dataset
+
+
+def screenshot(page: Path, png: Path, size=(1280, 2000)) -> Image.Image:
+    """Debian's chromium, headless, renders the page to a PNG."""
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--window-size={size[0]},{size[1]}", f"--screenshot={png}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return Image.open(png).convert("RGB")

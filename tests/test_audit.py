@@ -2,7 +2,6 @@
 
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from PIL import Image, ImageOps
 from curate import corpus, manifest
 from curate.audit import tiles
 from curate.workspace import Workspace
-from tests.helpers import curate, ingest_corpus
+from tests.helpers import curate, ingest_corpus, screenshot
 
 TRAINING = ["sk_coffee.jpg", "sk_astronaut.jpg", "cv_baboon.jpg", "sk_rocket.jpg", "cv_fruits.jpg",
             "sk_chelsea.jpg", "cv_text_hotel.jpg", "sk_hubble.jpg"]
@@ -98,14 +97,6 @@ def test_user_errors_are_one_line_exit_2(dataset, samples, tmp_path, capsys, cas
     assert needle in err and err.count("\n") == 1, err
 
 
-def _screenshot(page, png, size=(1280, 2000)) -> Image.Image:
-    """Debian's chromium, headless, renders the page to a PNG."""
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    f"--window-size={size[0]},{size[1]}", f"--screenshot={png}", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
-    return Image.open(png).convert("RGB")
-
-
 def test_report_shows_its_images_in_chromium(dataset, samples, tmp_path):
     if not (samples / "report.html").exists():
         assert curate("audit", dataset, "--samples", samples) == 0
@@ -113,11 +104,11 @@ def test_report_shows_its_images_in_chromium(dataset, samples, tmp_path):
     text = page.read_text()
     assert text.count("src='data:image/") >= 1 + 5 * 6  # charts, and each shown sample beside 5 neighbours
     assert "Novelty per prompt" in text and "cluster size" in text
-    shown = _screenshot(page, tmp_path / "report.png")
+    shown = screenshot(page, tmp_path / "report.png")
     # The same page with every image source broken: what the page would look like if none loaded.
     broken = tmp_path / "broken.html"
     broken.write_text(re.sub(r"src='data:[^']*'", "src='missing.png'", text))
-    blank = _screenshot(broken, tmp_path / "broken.png")
+    blank = screenshot(broken, tmp_path / "broken.png")
     colourful = lambda im: int((np.asarray(im.convert("HSV"))[..., 1] > 80).sum())  # noqa: E731
     print("saturated pixels with images:", colourful(shown), "without:", colourful(blank))
     assert colourful(shown) > 20 * max(1, colourful(blank)) and colourful(shown) > 50_000

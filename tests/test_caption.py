@@ -7,6 +7,7 @@ copied from the packages named in curate/corpus/corpus.csv; astronaut and Grace 
 also read straight from scikit-image and matplotlib; the ASL stamps are in tests/data)."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from curate.caption.image import caption_image
 from curate.manifest import read_table
 from curate.query import fetch
 from curate.workspace import Workspace
-from tests.helpers import curate, ingest_corpus
+from tests.helpers import curate, ingest_corpus, screenshot
 
 # file -> (people, faces or None where a face is half turned away, text that must be read)
 PEOPLE_AND_TEXT = {
@@ -268,3 +269,34 @@ def test_chat_vlm_gets_the_prompt_in_a_user_turn(tmp_path):
     summary = loaded.describe(np.zeros((48, 48, 3), np.uint8), facts, "hello")
     assert spy.sent[0].startswith("user: <image> " + question) and spy.sent[0].endswith("assistant:")
     assert isinstance(summary, str) and question not in summary  # the echoed prompt is cut off
+
+
+def test_captions_sheet_shows_object_boxes_in_chromium(tmp_path):
+    ws = _small_dataset(tmp_path, ["sk_chelsea.jpg", "cv_dog.jpg"])
+    assert curate("caption", ws.root, "--report") == 0
+    rows = read_table(ws, "captions").to_pylist()
+    assert sorted(n for r in rows for n in r["objects"] if n in ("cat", "dog")) == ["cat", "dog"]
+    page = ws.root / "reports" / "captions.html"
+    text = page.read_text()
+    # the same page with its images broken: only the legend's word "objects" is purple there
+    broken = tmp_path / "broken.html"
+    broken.write_text(re.sub(r"src='data:[^']*'", "src='missing.png'", text))
+    purple = [int((np.abs(np.asarray(screenshot(p, tmp_path / f"{p.stem}.png")).astype(int) - (150, 60, 200))
+                   .sum(-1) < 40).sum()) for p in (page, broken)]
+    # the object boxes and their label tags are drawn in one purple, which neither photo holds
+    assert purple[0] > purple[1] + 400, purple
+
+
+@pytest.mark.slow
+def test_labelled_caption_set_floor():
+    """The labelled set of tests/data/caption_labels (60 registry images, expected subjects
+    and counts written by looking). The issue's goals (>= 90% named, >= 80% counts, 0 invented)
+    are not met yet; this holds the measured level so that no change goes below it."""
+    from curate.caption.evaluate import evaluate
+
+    r = evaluate()
+    s, invented = r["subjects"], r["invented"]
+    print(s, invented, r["medium"], r["crowds"])
+    assert s["named"] / s["total"] >= 0.48 and s["counts_right"] / s["countable"] >= 0.3
+    assert invented["objects"] <= 10 and invented["people"] <= 3 and invented["hands"] == 0
+    assert r["medium"]["right"] >= 50

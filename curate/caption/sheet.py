@@ -6,7 +6,7 @@ counts by eye."""
 import html
 from pathlib import Path
 
-from PIL import ImageDraw
+from PIL import ImageDraw, ImageFont
 
 from curate import manifest
 from curate.dedupe.report import STYLE
@@ -29,13 +29,14 @@ def draw(image, caption: dict):
     pen = ImageDraw.Draw(image)
     width = max(1, round(max(image.size) / 200))
     hands = list(caption["hands"])
+    font = ImageFont.load_default(size=max(10, 7 * width))  # readable once the sheet shrinks the image
     for thing in caption["objects"] or []:
         for box, score in zip(thing["boxes"], thing["scores"]):
             pen.rectangle(box, outline=COLOURS["object"], width=width)
             label = f"{thing['fine'] or thing['name']} {score:.2f}"
-            x, y = box[0], max(0, box[1] - 11)
-            pen.rectangle(pen.textbbox((x, y), label), fill=COLOURS["object"])
-            pen.text((x, y), label, fill=(255, 255, 255))
+            x, y = box[0] + width, box[1] + width
+            pen.rectangle(pen.textbbox((x, y), label, font=font), fill=COLOURS["object"])
+            pen.text((x, y), label, fill=(255, 255, 255), font=font)
     for person in caption["people"]:
         pen.rectangle(person["box"], outline=COLOURS["person"], width=width)
         hands += [a["hand"] for a in person["arms"] if a["hand"]]
