@@ -17,7 +17,7 @@ import numpy as np
 
 from curate.caption import hands as hand_search
 from curate.caption import handtrack, imagenet, medium, nanodet, ocr
-from curate.caption.boxes import Detection, nms
+from curate.caption.boxes import Detection, iou, nms
 from curate.caption.people import CONFIRM_BELOW, MAX_CROPS, Body, bodies, confirmed, faces, inside, pose_in_box
 from curate.caption.records import TextLine
 from curate.progress import native_stderr_silenced
@@ -26,6 +26,7 @@ DETECTORS = ("objects", "labels", "people", "hands", "text")
 HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
 SMALL_PERSON = 1 / 3  # two people shorter than this share of the image: look again in tiles for more
+SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Seen:
     medium: str
     medium_score: float
     detections: list[Detection] = field(default_factory=list)       # NanoDet, every class
+    merged: list[tuple[Detection, Detection]] = field(default_factory=list)  # (box dropped, the box it duplicated)
     label_probs: np.ndarray | None = None                           # ImageNet: whole image, then one row per object box
     faces: list[tuple[list[int], float, bool]] = field(default_factory=list)  # box, score, confirmed by a second model
     bodies: list[tuple[Body, int | None]] = field(default_factory=list)       # pose, index of its person box
@@ -75,6 +77,7 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
                 seen.detections = _with_tiled_people(image, seen.detections)
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
+        seen.detections, seen.merged = _one_name_per_thing(seen.detections)
     if "labels" in detectors:
         with _timed(seen.seconds, "labels"):
             seen.label_probs = imagenet.probabilities(image, [d.box for d in seen.object_boxes])
@@ -96,6 +99,20 @@ def _sharpness(image: np.ndarray, box) -> float:
     x0, y0, x1, y1 = box
     grey = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
     return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean()) if grey.size else 0.0
+
+
+def _one_name_per_thing(found: list[Detection]) -> tuple[list[Detection], list[tuple[Detection, Detection]]]:
+    """NanoDet's NMS is per class, so one dog can come back as a dog and a cat (a ball as a ball
+    and a glove): of boxes of different classes that overlap SAME_THING, the best stays. Done
+    before any box is cropped or posed, so every later list is over the same boxes."""
+    kept, merged = [], []
+    for d in sorted(found, key=lambda d: -d.score):
+        twin = next((k for k in kept if k.name != d.name and iou(k.box, d.box) >= SAME_THING), None)
+        if twin is None:
+            kept.append(d)
+        else:
+            merged.append((d, twin))
+    return [d for d in found if any(d is k for k in kept)], merged
 
 
 def _with_tiled_people(image: np.ndarray, found: list[Detection]) -> list[Detection]:

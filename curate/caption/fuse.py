@@ -22,36 +22,17 @@ COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down 
 MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
-SAME_THING = 0.7         # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
 
 
 def facts(seen: Seen, width: int, height: int) -> Facts:
     f = Facts(width=width, height=height, medium=seen.medium)
-    _one_name_per_thing(seen, f)
+    f.uncertain += [f"a {d.name} box ({d.score:.2f}) on the {twin.name} at {twin.box}: taken as the {twin.name}"
+                    for d, twin in seen.merged]
     _objects(seen, f)
     people_bodies = _people(seen, f)
     _hands(seen, f, people_bodies)
     f.text = seen.text
     return f
-
-
-def _one_name_per_thing(seen: Seen, f: Facts) -> None:
-    """The detector's NMS is per class, so one dog can come back as a dog and a cat (a ball as a
-    ball and a glove): of boxes of different classes that overlap SAME_THING, the best stays."""
-    kept, rows = [], seen.label_probs
-    keep_rows = [0]
-    for d in sorted(seen.detections, key=lambda d: -d.score):
-        twin = next((k for k in kept if k.name != d.name and iou(k.box, d.box) >= SAME_THING), None)
-        if twin is None:
-            kept.append(d)
-        else:
-            f.uncertain.append(f"a {d.name} box ({d.score:.2f}) on the {twin.name} at {twin.box}: taken as the {twin.name}")
-    order = [k for k in seen.detections if any(k is x for x in kept)]
-    if rows is not None:  # label rows follow the object boxes
-        objects = seen.object_boxes
-        keep_rows += [1 + objects.index(d) for d in order if d.name != "person"]
-        seen.label_probs = rows[keep_rows]
-    seen.detections = order
 
 
 def _counted(d, f: Facts) -> bool:
