@@ -61,6 +61,18 @@ def pixel_box(x0: float, y0: float, x1: float, y1: float, width: int, height: in
             int(np.clip(round(x1), 0, width)), int(np.clip(round(y1), 0, height))]
 
 
+def square(image: np.ndarray, centre, side: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The square of `side` (at least 16 px) around `centre`, padded with edge pixels where it
+    leaves the image, and its top-left corner in the image."""
+    h, w = image.shape[:2]
+    half = max(side, 16) / 2
+    x0, y0 = int(round(centre[0] - half)), int(round(centre[1] - half))
+    x1, y1 = int(round(centre[0] + half)), int(round(centre[1] + half))
+    pad = max(0, -x0, -y0, x1 - w, y1 - h)
+    src = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge") if pad else image
+    return src[y0 + pad:y1 + pad, x0 + pad:x1 + pad], (x0, y0)
+
+
 def check_rgb(rgb: np.ndarray) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 HxWx3 array, got {rgb.dtype} {rgb.shape}")

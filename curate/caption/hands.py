@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from curate.caption.boxes import square
 from curate.caption.records import Box, Hand
 
 CROP_PX = 256          # crops are scaled to this side before the palm detector sees them
@@ -110,13 +111,7 @@ def _search(rgb: np.ndarray, offset: tuple[float, float], scale: float, max_hand
 
 def _square(image: np.ndarray, centre, side: float) -> tuple[np.ndarray, tuple[float, float], float]:
     """A square crop (padded with edge pixels where it leaves the image), scaled to CROP_PX."""
-    h, w = image.shape[:2]
-    half = max(side, 16) / 2
-    x0, y0 = int(round(centre[0] - half)), int(round(centre[1] - half))
-    x1, y1 = int(round(centre[0] + half)), int(round(centre[1] + half))
-    pad = max(0, -x0, -y0, x1 - w, y1 - h)
-    src = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge") if pad else image
-    crop = src[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+    crop, (x0, y0) = square(image, centre, side)
     scale = CROP_PX / crop.shape[1]
     crop = np.asarray(Image.fromarray(crop).resize((CROP_PX, CROP_PX), Image.BICUBIC))
     return crop, (x0, y0), scale

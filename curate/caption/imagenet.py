@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from curate.caption.boxes import square
 from curate.caption.records import Box, Label
 
 VARIANT = "efficientnet-lite0"
@@ -48,15 +49,10 @@ def _session():
     return session(str(onnx_path(VARIANT, logits=True)))
 
 
-def _square(image: np.ndarray, box: Box, context: float = 1.15) -> np.ndarray:
-    """The square around a box (with some context), padded with edge pixels at the borders."""
-    h, w = image.shape[:2]
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    half = max(8.0, context * max(box[2] - box[0], box[3] - box[1]) / 2)
-    x0, y0, x1, y1 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
-    pad = max(0, -x0, -y0, x1 - w, y1 - h)
-    src = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge") if pad else image
-    return src[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+def _around(image: np.ndarray, box: Box, context: float = 1.15) -> np.ndarray:
+    """The square around a box, with some context."""
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    return square(image, centre, context * max(box[2] - box[0], box[3] - box[1]))[0]
 
 
 def _fit(image: np.ndarray) -> np.ndarray:
@@ -66,50 +62,42 @@ def _fit(image: np.ndarray) -> np.ndarray:
 
 def probabilities(image: np.ndarray, boxes: list[Box] = ()) -> np.ndarray:
     """Softmax scores, one row for the whole image and one per box: (1 + len(boxes), 1000)."""
-    batch = np.stack([_fit(image)] + [_fit(_square(image, b)) for b in boxes]).astype(np.uint8)
+    batch = np.stack([_fit(image)] + [_fit(_around(image, b)) for b in boxes]).astype(np.uint8)
     logits = _session().run(None, {"pixels": batch})[0].astype(np.float64)
     e = np.exp(logits - logits.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
 
 
-def labels(probs: np.ndarray) -> list[Label]:
-    """The whole image's top classes that can be a subject, at LABEL_SCORE or above; classes
-    sharing a noun ('tabby' and 'tiger cat' are both 'tabby cat') add up."""
-    by_noun: dict[str, float] = {}
+def _by_noun(probs: np.ndarray, indices) -> list[tuple[Noun, float]]:
+    """The classes at `indices` grouped by noun, their probabilities added ('tabby' and 'tiger
+    cat' are both 'tabby cat'), likeliest first; each noun with its first class's row."""
+    total: dict[str, float] = {}
     first: dict[str, Noun] = {}
-    for i in np.argsort(probs)[::-1][:TOP_K * 3]:
+    for i in indices:
         n = nouns()[i]
-        if n.kind in SUBJECT_KINDS:
-            by_noun[n.noun] = by_noun.get(n.noun, 0.0) + float(probs[i])
-            first.setdefault(n.noun, n)
-    ranked = sorted(by_noun.items(), key=lambda kv: -kv[1])[:TOP_K]
-    return [Label(name, round(p, 3), "imagenet", first[name].coco, first[name].kind, first[name].group)
-            for name, p in ranked if p >= LABEL_SCORE]
+        total[n.noun] = total.get(n.noun, 0.0) + float(probs[i])
+        first.setdefault(n.noun, n)
+    return sorted(((first[k], p) for k, p in total.items()), key=lambda np_: -np_[1])
+
+
+def labels(probs: np.ndarray) -> list[Label]:
+    """The whole image's top classes that can be a subject, at LABEL_SCORE or above."""
+    top = [i for i in np.argsort(probs)[::-1][:TOP_K * 3] if nouns()[i].kind in SUBJECT_KINDS]
+    return [Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group)
+            for n, p in _by_noun(probs, top)[:TOP_K] if p >= LABEL_SCORE]
 
 
 def crop_animal(probs: np.ndarray) -> tuple[Noun, float] | None:
-    """The crop's likeliest animal (classes sharing a noun add up), where it holds ANIMAL_SCORE."""
-    by_noun: dict[str, float] = {}
-    first: dict[str, Noun] = {}
-    for i in np.argsort(probs)[::-1][:10]:
-        n = nouns()[i]
-        if n.kind == "animal":
-            by_noun[n.noun] = by_noun.get(n.noun, 0.0) + float(probs[i])
-            first.setdefault(n.noun, n)
-    if not by_noun:
-        return None
-    noun, p = max(by_noun.items(), key=lambda kv: kv[1])
-    return (first[noun], p) if p >= ANIMAL_SCORE else None
+    """The crop's likeliest animal, where it holds ANIMAL_SCORE."""
+    ranked = _by_noun(probs, [i for i in np.argsort(probs)[::-1][:10] if nouns()[i].kind == "animal"])
+    return ranked[0] if ranked and ranked[0][1] >= ANIMAL_SCORE else None
 
 
 def crop_name(probs: np.ndarray, coco: str) -> str | None:
     """The fine noun for a box of COCO class `coco`, where the crop's best class of that COCO
-    class scores CROP_SCORE or more (classes sharing a noun add up)."""
-    by_noun: dict[str, float] = {}
-    for i, n in enumerate(nouns()):
-        if n.coco == coco and probs[i] > 0.01:
-            by_noun[n.noun] = by_noun.get(n.noun, 0.0) + float(probs[i])
-    if not by_noun:
+    class scores CROP_SCORE or more."""
+    ranked = _by_noun(probs, [i for i, n in enumerate(nouns()) if n.coco == coco and probs[i] > 0.01])
+    if not ranked:
         return None
-    noun, p = max(by_noun.items(), key=lambda kv: kv[1])
+    noun, p = ranked[0][0].noun, ranked[0][1]
     return noun if p >= CROP_SCORE and noun != coco else None
