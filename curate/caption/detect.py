@@ -4,6 +4,7 @@ describe.py's. Each detector's time is recorded for `curate bench caption`.
 
 objects  NanoDet (COCO-80): object boxes, and the person boxes that drive the people search
 labels   the ImageNet head of EfficientNet-Lite0: names for the whole image and each object box
+         (the medium probe reads the same pass's features, so it costs nothing more)
 people   mediapipe faces, and mediapipe pose top-down on each person box, then on the rest
 hands    hand-tracker boxes and wrists as proposals, mediapipe hand landmarks on each
 text     rapidocr
@@ -32,8 +33,8 @@ SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing 
 @dataclass
 class Seen:
     """The raw outputs of the detectors on one image."""
-    medium: str
-    medium_score: float
+    medium: str = ""
+    medium_score: float = 0.0
     detections: list[Detection] = field(default_factory=list)       # NanoDet, every class
     merged: list[tuple[Detection, Detection]] = field(default_factory=list)  # (box dropped, the box it duplicated)
     label_probs: np.ndarray | None = None                           # ImageNet: whole image, then one row per object box
@@ -65,9 +66,7 @@ def _timed(seconds: dict, name: str):
 
 def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
     """What each chosen detector sees in an RGB uint8 image."""
-    t = time.perf_counter()
-    seen = Seen(*medium.classify(image))
-    seen.seconds["medium"] = time.perf_counter() - t
+    seen = Seen()
     if {"objects", "people", "labels"} & set(detectors):
         with _timed(seen.seconds, "objects"):
             seen.detections = nanodet.detect(image, OBJECT_FLOOR)
@@ -78,9 +77,11 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
         seen.detections, seen.merged = _one_name_per_thing(seen.detections)
-    if "labels" in detectors:
-        with _timed(seen.seconds, "labels"):
-            seen.label_probs = imagenet.probabilities(image, [d.box for d in seen.object_boxes])
+    labels = "labels" in detectors
+    with _timed(seen.seconds, "labels and medium" if labels else "medium"):
+        pooled, probs = imagenet.probabilities(image, [d.box for d in seen.object_boxes] if labels else [])
+        seen.medium, seen.medium_score = medium.classify(image, pooled)
+        seen.label_probs = probs if labels else None
     if {"people", "hands"} & set(detectors):
         with _timed(seen.seconds, "people"):
             _people(seen, image)

@@ -60,12 +60,21 @@ def _fit(image: np.ndarray) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image), (SIZE, SIZE), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def probabilities(image: np.ndarray, boxes: list[Box] = ()) -> np.ndarray:
-    """Softmax scores, one row for the whole image and one per box: (1 + len(boxes), 1000)."""
-    batch = np.stack([_fit(image)] + [_fit(_around(image, b)) for b in boxes]).astype(np.uint8)
-    logits = _session().run(None, {"pixels": batch})[0].astype(np.float64)
+def look(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One pass of EfficientNet-Lite0 over images (each squashed to 224 px, as the embedder
+    does): their pooled features (L2-normalised, the medium probe's input) and ImageNet softmax
+    scores, (n, 1280) and (n, 1000)."""
+    features, logits = _session().run(None, {"pixels": np.stack([_fit(x) for x in images]).astype(np.uint8)})
+    logits = logits.astype(np.float64)
     e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+    return features, e / e.sum(1, keepdims=True)
+
+
+def probabilities(image: np.ndarray, boxes: list[Box] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The whole image's pooled features, and softmax scores with one row for the whole image
+    and one per box: (1280,), (1 + len(boxes), 1000)."""
+    features, probs = look([image] + [_around(image, b) for b in boxes])
+    return features[0], probs
 
 
 def _by_noun(probs: np.ndarray, indices) -> list[tuple[Noun, float]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.caption.imagenet import look
 from curate.errors import UserError
 
 WEIGHTS = Path(__file__).parent / "weights" / "medium.npz"
@@ -40,20 +41,12 @@ def is_gray(rgb: np.ndarray) -> bool:
     return float((spread > GRAY_SPREAD).mean()) < GRAY_SHARE
 
 
-@functools.lru_cache(maxsize=1)
-def _embedder():
-    from curate.embedders.efficientnet import EfficientNetLite
-
-    return EfficientNetLite("efficientnet-lite0", threads=1)
-
-
-def features(images: list[np.ndarray]) -> np.ndarray:
-    """The probe's input for RGB uint8 images: pooled EfficientNet-Lite0 features + colour stats."""
-    from PIL import Image
-
-    net = _embedder()
-    batch = np.stack([net.preprocess(Image.fromarray(x)) for x in images])
-    return np.concatenate([net.embed_batch(batch), np.stack([colour_stats(x) for x in images])], 1)
+def features(images: list[np.ndarray], pooled: np.ndarray | None = None) -> np.ndarray:
+    """The probe's input for RGB uint8 images: pooled EfficientNet-Lite0 features (`pooled`, when
+    the caller's pass already has them) + colour stats."""
+    if pooled is None:
+        pooled = look(images)[0]
+    return np.concatenate([pooled, np.stack([colour_stats(x) for x in images])], 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,6 +76,6 @@ def decide(p: np.ndarray, rgb: np.ndarray) -> tuple[str, float]:
     return name, float(p[i])
 
 
-def classify(rgb: np.ndarray) -> tuple[str, float]:
-    """(medium, probability) for an RGB uint8 image."""
-    return decide(probabilities(features([rgb]))[0], rgb)
+def classify(rgb: np.ndarray, pooled: np.ndarray | None = None) -> tuple[str, float]:
+    """(medium, probability) for an RGB uint8 image; `pooled`: its features, if already taken."""
+    return decide(probabilities(features([rgb], None if pooled is None else pooled[None]))[0], rgb)

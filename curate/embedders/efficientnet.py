@@ -44,8 +44,9 @@ def _weights(variant: str) -> str:
 
 
 def export_onnx(variant: str, path: Path, logits: bool = False) -> None:
-    """Trace the pooled-feature network to ONNX (batch axis dynamic); with `logits`, the whole
-    classifier instead, its 1,000 ImageNet scores (the captions' fine names)."""
+    """Trace the pooled-feature network to ONNX (batch axis dynamic); with `logits`, its
+    classifier's 1,000 ImageNet scores too, from the same pass (the captions' medium probe
+    reads the features, their fine names the scores)."""
     from curate import torchvision_compat  # noqa: F401 (before torch-based imports)
     import torch
     from efficientnet_lite_pytorch import EfficientNet
@@ -59,10 +60,10 @@ def export_onnx(variant: str, path: Path, logits: bool = False) -> None:
 
         def forward(self, pixels):  # uint8, (n, height, width, 3)
             x = (pixels.permute(0, 3, 1, 2).float() - self.mean) / self.std
-            if logits:
-                return self.net(x)
-            features = self.net.extract_features(x).mean((2, 3))
-            return features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            pooled = self.net.extract_features(x).mean((2, 3))
+            features = pooled / pooled.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            # the net's own head: average pool, dropout (a no-op in eval), linear
+            return (features, self.net._fc(pooled)) if logits else features
 
     # Never call set_swish(): it swaps the net's ReLU6 for swish and silently changes the features.
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
@@ -71,11 +72,12 @@ def export_onnx(variant: str, path: Path, logits: bool = False) -> None:
     size = VARIANTS[variant]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    outputs = ["features", "logits"] if logits else ["features"]
     # A batch of 2 when tracing: with 1, the exporter may bake the batch size into reshapes.
     with warnings.catch_warnings():  # the tracer's constant-folding notes are not for users
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(2, size, size, 3, dtype=torch.uint8),), str(tmp), input_names=["pixels"],
-                          output_names=["out"], dynamic_axes={"pixels": {0: "n"}, "out": {0: "n"}},
+                          output_names=outputs, dynamic_axes={name: {0: "n"} for name in ["pixels", *outputs]},
                           opset_version=17, dynamo=False)
     os.replace(tmp, path)
 
@@ -91,7 +93,7 @@ def session(path: str, threads: int = 1):
 
 def onnx_path(variant: str, logits: bool = False) -> Path:
     """The cached ONNX export of a variant (exported on first use)."""
-    path = cache_dir() / f"{variant}-{'logits' if logits else 'pooled'}-uint8.onnx"
+    path = cache_dir() / f"{variant}-{'pooled-logits' if logits else 'pooled'}-uint8.onnx"
     if not path.exists():
         export_onnx(variant, path, logits)
     return path
