@@ -18,7 +18,7 @@ FINGER_SENTENCE_LIMIT = 6  # hands described one by one in `dense`, beyond that 
 MAX_SUBJECTS = 4           # kinds of things named in `short`; `dense` names them all
 # COCO names as a caption says them
 SAY = {"tv": "television", "dining table": "table", "sports ball": "ball", "cell phone": "mobile phone",
-       "hair drier": "hair dryer", "potted plant": "potted plant", "remote": "remote control", "mouse": "computer mouse",
+       "hair drier": "hair dryer", "remote": "remote control", "mouse": "computer mouse",
        "skis": "pair of skis"}
 PLURALS = {"person": "people", "sheep": "sheep", "mouse": "mice", "knife": "knives", "fish": "fish",
            "pair of skis": "pairs of skis", "bus": "buses", "glass": "glasses", "couch": "couches",

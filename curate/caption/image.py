@@ -114,12 +114,11 @@ def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=No
         facts = facts_of(small, detectors)
         facts.width, facts.height = w, h
     summary = vlm.describe(rgb, facts, original) if vlm is not None and row["status"] == "ok" else None
-    ran = set(detectors) if row["status"] == "ok" else {"text"} & set(detectors) if row["status"] == "banner" else set()
+    ran = {"ok": set(detectors), "banner": {"text"} & set(detectors)}.get(row["status"], set())
+    if "hands" in ran:
+        ran.add("people")  # the hand search is mediapipe's too
     provenance = {"summary": f"vlm:{vlm.name}" if summary else "template", "medium": "curate medium probe",
-                  "objects": VERSIONS["objects"] if "objects" in ran else "not run",
-                  "labels": VERSIONS["labels"] if "labels" in ran else "not run",
-                  "people": VERSIONS["people"] if {"people", "hands"} & ran else "not run",
-                  "text": VERSIONS["text"] if "text" in ran else "not run"}
+                  **{name: version if name in ran else "not run" for name, version in VERSIONS.items()}}
     record = describe.record(facts, original, summary, provenance)
     _unscale(record, scale)
     counts = record["counts"]
