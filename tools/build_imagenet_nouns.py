@@ -38,7 +38,7 @@ NOUNS = {
     "airliner": "airliner", "warplane": "military aircraft", "liner": "ocean liner", "pirate": "sailing ship",
     "yawl": "sailing boat", "schooner": "sailing ship", "ashcan": "dustbin", "maillot": "swimsuit",
     "maillot tank suit": "swimsuit", "jean": "jeans", "sunglass": "sunglasses", "web site": "web page",
-    "daisy": "daisy", "ballplayer": "baseball player", "groom": "bridegroom", "crane": "crane",
+    "daisy": "daisy", "Madagascar cat": "ring-tailed lemur", "ice bear": "polar bear", "ballplayer": "baseball player", "groom": "bridegroom", "crane": "crane",
     "hip": "rose hip", "ear": "ear of corn", "corn": "corn", "agaric": "mushroom", "bolete": "mushroom",
     "American egret": "egret", "little blue heron": "heron", "water ouzel": "dipper", "kite": "kite (bird)",
     "monitor": "computer monitor", "screen": "screen", "television": "television", "desktop computer": "computer",
@@ -107,7 +107,7 @@ GROUPS = [(range(0, 7), "fish"), (range(389, 398), "fish"), (range(25, 33), "amp
           (range(38, 49), "lizard"), (range(49, 51), "crocodile"), (range(52, 69), "snake"), (range(70, 77), "spider"),
           (range(300, 320), "insect"), (range(321, 327), "butterfly"), (range(269, 281), "wild dog"),
           (range(286, 294), "big cat"), (range(330, 333), "rabbit"), (range(333, 339), "rodent"),
-          (range(365, 385), "monkey"), (range(118, 127), "crustacean")]
+          (range(365, 370), "ape"), (range(370, 383), "monkey"), (range(383, 385), "lemur"), (range(118, 127), "crustacean")]
 GROUP_NAMES = {"daisy": "flower", "yellow lady's slipper": "flower", "rapeseed": "flower", "church": "building",
                "castle": "building", "palace": "building", "monastery": "building", "mosque": "building",
                "barn": "building", "greenhouse": "building", "planetarium": "building", "prison": "building",

@@ -73,9 +73,10 @@ def subjects(record: dict) -> list[str]:
     elif c["hands"]:
         out.append(number(c["hands"], "hand", a=True))
     out += [number(t["count"], _noun(t), a=True) for t in record["objects"]]
-    seen = {t["name"] for t in record["objects"]} | ({"person"} if c["people"] else set())
+    seen = {t["name"] for t in record["objects"]} | {t["fine"] for t in record["objects"]} \
+        | ({"person"} if c["people"] else set())
     for label in record["labels"]:
-        if label["kind"] != "scene" and not {label["coco"], label["name"]} & seen:
+        if label["kind"] != "scene" and not {label["coco"], label["name"], label["group"]} & seen:
             out.append(article(label["name"]))
             seen.add(label["coco"] or label["name"])
     return out

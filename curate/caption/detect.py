@@ -28,6 +28,7 @@ HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes 
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
 SMALL_PERSON = 1 / 3  # two people shorter than this share of the image: look again in tiles for more
 SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
+PERSON_SURE = 0.6    # a person box under this score is also shown to the ImageNet head (a swan can be a 'person')
 
 
 @dataclass
@@ -37,7 +38,8 @@ class Seen:
     medium_score: float = 0.0
     detections: list[Detection] = field(default_factory=list)       # NanoDet, every class
     merged: list[tuple[Detection, Detection]] = field(default_factory=list)  # (box dropped, the box it duplicated)
-    label_probs: np.ndarray | None = None                           # ImageNet: whole image, then one row per object box
+    label_probs: np.ndarray | None = None                           # ImageNet on the whole image
+    crop_probs: dict[int, np.ndarray] = field(default_factory=dict)  # ImageNet on a box: index in detections -> scores
     faces: list[tuple[list[int], float, bool]] = field(default_factory=list)  # box, score, confirmed by a second model
     bodies: list[tuple[Body, int | None]] = field(default_factory=list)       # pose, index of its person box
     sharpness: list[float] = field(default_factory=list)            # mean |Laplacian| in each person box
@@ -79,9 +81,11 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
         seen.detections, seen.merged = _one_name_per_thing(seen.detections)
     labels = "labels" in detectors
     with _timed(seen.seconds, "labels and medium" if labels else "medium"):
-        pooled, probs = imagenet.probabilities(image, [d.box for d in seen.object_boxes] if labels else [])
+        shown = [i for i, d in enumerate(seen.detections) if d.name != "person" or d.score < PERSON_SURE] if labels else []
+        pooled, probs = imagenet.probabilities(image, [seen.detections[i].box for i in shown])
         seen.medium, seen.medium_score = medium.classify(image, pooled)
-        seen.label_probs = probs if labels else None
+        if labels:
+            seen.label_probs, seen.crop_probs = probs[0], dict(zip(shown, probs[1:]))
     if {"people", "hands"} & set(detectors):
         with _timed(seen.seconds, "people"):
             _people(seen, image)

@@ -39,6 +39,12 @@ def counted(subject: str, row: dict) -> int | None:
     return 0 if cls else None
 
 
+def _words(name: str | None) -> set[str]:
+    """A name and its head noun ('ring-tailed lemur', 'lemur')."""
+    name = (name or "").lower()
+    return {name, name.split()[-1]} if name else set()
+
+
 def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
     labels = json.loads((folder / "labels.json").read_text())
     rows = rows or {}
@@ -62,7 +68,7 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
                 subjects["countable"] += 1
                 subjects["counts_right"] += counted(s["name"], row) == s["count"]
         extra = [t["name"] for t in row["caption"]["objects"]
-                 if t["name"].lower() not in expected_classes and t["name"].split()[-1].lower() not in expected_classes]
+                 if not (_words(t["name"]) | _words(t["fine"])) & expected_classes]
         invented["objects"] += len(extra)
         people = item.get("people")
         if people == 0:

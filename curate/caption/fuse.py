@@ -17,10 +17,10 @@ from curate.caption.people import inside
 from curate.caption.records import Arm, Facts, Person, Thing
 
 SIDES = ("left", "right")
-ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "teddy bear")
 COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down to detect.OBJECT_FLOOR) it is only noted
 MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
+NOT_MINE = 0.1          # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 
 
@@ -28,52 +28,82 @@ def facts(seen: Seen, width: int, height: int) -> Facts:
     f = Facts(width=width, height=height, medium=seen.medium)
     f.uncertain += [f"a {d.name} box ({d.score:.2f}) on the {twin.name} at {twin.box}: taken as the {twin.name}"
                     for d, twin in seen.merged]
-    _objects(seen, f)
-    people_bodies = _people(seen, f)
+    animals = _objects(seen, f)
+    people_bodies = _people(seen, f, animals)
     _hands(seen, f, people_bodies)
     f.text = seen.text
     return f
 
 
-def _counted(d, f: Facts) -> bool:
+def _counted(d, f: Facts, confirmed: bool = False) -> bool:
+    """A box counts from COUNT_SCORE, or from the detector's floor where a second model agrees
+    (the ImageNet head on its crop, a pose or a face in a person box), if it is not too small."""
     side = max(d.box[2] - d.box[0], d.box[3] - d.box[1])
-    if d.score >= COUNT_SCORE and side >= MIN_OBJECT_PX:
+    if (d.score >= COUNT_SCORE or confirmed) and side >= MIN_OBJECT_PX:
         return True
     why = f"too small ({side} px)" if side < MIN_OBJECT_PX else f"low confidence ({d.score:.2f})"
     f.uncertain.append(f"a possible {d.name} at {d.box}: {why}, not counted")
     return False
 
 
-def _objects(seen: Seen, f: Facts) -> None:
-    probs = seen.label_probs
+def _objects(seen: Seen, f: Facts) -> set[int]:
+    """Objects counted by class; returns the indices of person boxes taken as animals."""
     groups: dict[str, list[tuple]] = {}
-    for k, d in enumerate(seen.object_boxes):
-        if _counted(d, f):
-            fine = imagenet.crop_name(probs[k + 1], d.name) if probs is not None else None
-            animal = imagenet.crop_animal(probs[k + 1]) if probs is not None and d.name in ANIMALS else None
-            if fine is None and animal and animal[0].coco != d.name:
-                # NanoDet knows ten animals; a meerkat or a camel comes back as a 'sheep'
-                f.uncertain.append(f"the detector's {d.name} at {d.box} looks like a {animal[0].noun} "
-                                   f"({animal[1]:.2f}) to the image classifier: named so")
-                d = Detection(animal[0].coco or animal[0].noun, d.box, d.score)
+    animals = set()
+    for i, d in enumerate(seen.detections):
+        probs, fine = seen.crop_probs.get(i), None
+        if probs is None and d.name == "person":
+            continue
+        other = imagenet.crop_other(probs, d.name) if probs is not None else None
+        agree = probs is not None and imagenet.family(probs, d.name) >= imagenet.AGREE_SCORE
+        if d.name == "person":
+            if other is None or other[0].kind != "animal" or _has_face(seen, d.box):
+                continue
+            animals.add(i)
+        if other and not agree and imagenet.family(probs, d.name) < NOT_MINE and (
+                imagenet.knows(d.name) or d.name == "person"):
+            if d.score < COUNT_SCORE and (other[1] < imagenet.SURE_SCORE or d.name == "person"):
+                f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {other[0].noun} to the image "
+                                   f"classifier ({other[1]:.2f}): not counted")
+                continue
+            f.uncertain.append(f"the detector's {d.name} at {d.box} ({d.score:.2f}) is {other[0].noun} to the image "
+                               f"classifier ({other[1]:.2f}): named so")
+            d = Detection(imagenet.kind_of(other[0]), d.box, d.score)
+            fine = other[0].noun if other[0].noun != d.name else None
+            agree = True
+        elif probs is not None:
+            fine = imagenet.crop_name(probs, d.name)
+        if _counted(d, f, agree):
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
         fines = {fine for _, fine in members}
         f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
                                scores=[round(d.score, 3) for d, _ in members],
                                fine=fines.pop() if len(fines) == 1 else None))
-    if probs is not None:
-        f.labels = imagenet.labels(probs[0])
+    if seen.label_probs is not None:
+        f.labels = imagenet.labels(seen.label_probs)
+    return animals
+
+
+def _has_face(seen: Seen, box) -> bool:
+    return any(inside(_centre(face), box) for face, _, ok in seen.faces if ok)
 
 
 def _area(box) -> int:
     return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
 
 
-def _people(seen: Seen, f: Facts) -> list:
+def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
     """Persons in order, and the Body (or None) behind each; `f.people` filled."""
     persons, owners = [], []
-    boxes = [d for d in seen.person_boxes if _counted(d, f)]
+    body_of = {i: b for b, i in seen.bodies if i is not None}
+    person_boxes = [(i, d) for i, d in enumerate(seen.detections) if d.name == "person"]
+    # a weak person box counts when a face shows in it; in a drawing or a painting, where the
+    # detector is unsure of every person, also when a pose with a face fits it (in a photo
+    # mediapipe finds a body with a face in a swan's neck)
+    art = seen.medium in ("drawing", "painting")
+    boxes = [d for n, (i, d) in enumerate(person_boxes) if i not in animals and _counted(
+        d, f, _has_face(seen, d.box) or (art and n in body_of and body_of[n].face_seen()))]
     counted = {id(d) for d in boxes}
     if seen.sharpness and seen.medium in ("photo", "grayscale photo") and boxes:
         # out of focus behind the subject (a stadium crowd behind a player): not counted one by one
@@ -83,7 +113,6 @@ def _people(seen: Seen, f: Facts) -> list:
             if (sharp[id(d)] < BLURRED * sharp[id(main)] and d.box[3] - d.box[1] < BLURRED * (main.box[3] - main.box[1])):
                 counted.discard(id(d))
                 f.uncertain.append(f"a blurred person in the background at {d.box}: not counted")
-    body_of = {i: b for b, i in seen.bodies if i is not None}
     for i, d in enumerate(seen.person_boxes):
         if id(d) not in counted:
             continue

@@ -20,8 +20,11 @@ from curate.caption.records import Box, Label
 VARIANT = "efficientnet-lite0"
 SIZE = 224
 LABEL_SCORE = 0.35     # whole-image label kept at or above this probability
+GROUP_SCORE = 0.5      # a group's word labels the image where its classes add up to this
 CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when the COCO classes agree
-ANIMAL_SCORE = 0.5     # a crop this sure of an animal of another class renames an animal box
+OTHER_SCORE = 0.5      # a crop this sure of a thing of another class renames its box
+SURE_SCORE = 0.85      # ... and this sure, it confirms a box the detector was unsure of, under its own name
+AGREE_SCORE = 0.3      # a crop giving the box's class this much confirms a box the detector was unsure of
 TOP_K = 3
 SUBJECT_KINDS = ("animal", "object", "food", "plant", "person", "scene")
 NOUNS_FILE = Path(__file__).with_name("imagenet_nouns.tsv")
@@ -77,29 +80,59 @@ def probabilities(image: np.ndarray, boxes: list[Box] = ()) -> tuple[np.ndarray,
     return features[0], probs
 
 
-def _by_noun(probs: np.ndarray, indices) -> list[tuple[Noun, float]]:
-    """The classes at `indices` grouped by noun, their probabilities added ('tabby' and 'tiger
-    cat' are both 'tabby cat'), likeliest first; each noun with its first class's row."""
+def _by_noun(probs: np.ndarray, indices, key=lambda n: n.noun) -> list[tuple[Noun, float]]:
+    """The classes at `indices` grouped by noun (or by `key`), their probabilities added ('tabby'
+    and 'tiger cat' are both 'tabby cat'), likeliest first; each with its likeliest class's row."""
     total: dict[str, float] = {}
     first: dict[str, Noun] = {}
-    for i in indices:
+    for i in sorted(indices, key=lambda i: -probs[i]):
         n = nouns()[i]
-        total[n.noun] = total.get(n.noun, 0.0) + float(probs[i])
-        first.setdefault(n.noun, n)
+        total[key(n)] = total.get(key(n), 0.0) + float(probs[i])
+        first.setdefault(key(n), n)
     return sorted(((first[k], p) for k, p in total.items()), key=lambda np_: -np_[1])
 
 
+def kind_of(n: Noun) -> str:
+    """The word a detector or a search would use for a class: its COCO class, else its group
+    ('bird', 'flower', 'lemur'), else its own noun."""
+    return n.coco or n.group or n.noun
+
+
 def labels(probs: np.ndarray) -> list[Label]:
-    """The whole image's top classes that can be a subject, at LABEL_SCORE or above."""
-    top = [i for i in np.argsort(probs)[::-1][:TOP_K * 3] if nouns()[i].kind in SUBJECT_KINDS]
-    return [Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group)
-            for n, p in _by_noun(probs, top)[:TOP_K] if p >= LABEL_SCORE]
+    """The whole image's top classes that can be a subject, at LABEL_SCORE or above; where the
+    probability is spread over kin (a flamingo 0.21, a pelican 0.12, a goose 0.03), their
+    group's word when the group holds GROUP_SCORE."""
+    top = [i for i in np.argsort(probs)[::-1][:TOP_K * 5] if nouns()[i].kind in SUBJECT_KINDS]
+    found = [Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group)
+             for n, p in _by_noun(probs, top[:TOP_K * 3])[:TOP_K] if p >= LABEL_SCORE]
+    for n, p in _by_noun(probs, top, kind_of)[:1]:
+        if p >= GROUP_SCORE and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
+            found.append(Label(kind_of(n), round(p, 3), "imagenet", n.coco, n.kind, ""))
+    return found
 
 
-def crop_animal(probs: np.ndarray) -> tuple[Noun, float] | None:
-    """The crop's likeliest animal, where it holds ANIMAL_SCORE."""
-    ranked = _by_noun(probs, [i for i in np.argsort(probs)[::-1][:10] if nouns()[i].kind == "animal"])
-    return ranked[0] if ranked and ranked[0][1] >= ANIMAL_SCORE else None
+def family(probs: np.ndarray, coco: str) -> float:
+    """How much of the crop's probability goes to classes of COCO class `coco` (all the dog
+    breeds for 'dog'): the classifier's vote for the detector's box."""
+    return float(sum(probs[i] for i, n in enumerate(nouns()) if n.coco == coco))
+
+
+@functools.cache
+def knows(coco: str) -> bool:
+    """Whether any ImageNet class is of COCO class `coco` (none is a giraffe): only then can the
+    head's vote against a box of that class mean anything."""
+    return any(n.coco == coco for n in nouns())
+
+
+def crop_other(probs: np.ndarray, coco: str) -> tuple[Noun, float] | None:
+    """The crop's likeliest kind of subject (classes added up by kind_of) where it holds
+    OTHER_SCORE and is not `coco`, with its likeliest class: NanoDet knows 80 classes, so a
+    meerkat comes back as a 'sheep', a clownfish as an 'orange' and a swan as a 'person'."""
+    top = [i for i in np.argsort(probs)[::-1][:10] if nouns()[i].kind in SUBJECT_KINDS and nouns()[i].kind != "scene"]
+    ranked = _by_noun(probs, top, kind_of)
+    if not ranked or ranked[0][1] < OTHER_SCORE or kind_of(ranked[0][0]) == coco:
+        return None
+    return ranked[0]
 
 
 def crop_name(probs: np.ndarray, coco: str) -> str | None:
