@@ -26,7 +26,7 @@ from curate.progress import native_stderr_silenced
 DETECTORS = ("objects", "labels", "people", "hands", "text")
 HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
-SMALL_PERSON = 1 / 3  # two people shorter than this share of the image: look again in tiles for more
+SMALL = 1 / 3        # two things of a class shorter than this share of the image: look again in tiles for more
 SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
 PERSON_SURE = 0.6    # a person box under this score is also shown to the ImageNet head (a swan can be a 'person')
 
@@ -72,10 +72,11 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
     if {"objects", "people", "labels"} & set(detectors):
         with _timed(seen.seconds, "objects"):
             seen.detections = nanodet.detect(image, OBJECT_FLOOR)
-            small = [d for d in seen.person_boxes
-                     if d.score >= nanodet.MIN_SCORE and d.box[3] - d.box[1] < SMALL_PERSON * image.shape[0]]
-            if len(small) >= 2:  # a group of small people: there are likely more
-                seen.detections = _with_tiled_people(image, seen.detections)
+            small = [d.name for d in seen.detections
+                     if d.score >= nanodet.MIN_SCORE and d.box[3] - d.box[1] < SMALL * image.shape[0]]
+            groups = {name for name in small if small.count(name) >= 2}
+            if groups:  # a group of small people or animals: there are likely more
+                seen.detections = _with_tiles(image, seen.detections, groups)
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
         seen.detections, seen.merged = _one_name_per_thing(seen.detections)
@@ -120,11 +121,11 @@ def _one_name_per_thing(found: list[Detection]) -> tuple[list[Detection], list[t
     return [d for d in found if any(d is k for k in kept)], merged
 
 
-def _with_tiled_people(image: np.ndarray, found: list[Detection]) -> list[Detection]:
-    """Small people (a crowd, a band on a stage) are below NanoDet's 416 px view: it is run again
-    on four overlapping quarter tiles, each seen twice as large. A tile's person cut by the tile's
-    inner edge is dropped (the whole person is in the frame or another tile); the rest join the
-    full-frame boxes through NMS."""
+def _with_tiles(image: np.ndarray, found: list[Detection], classes: set[str]) -> list[Detection]:
+    """Small people (a crowd, a band on a stage) and herds are below NanoDet's 416 px view: it is
+    run again on four overlapping quarter tiles, each seen twice as large, for the classes of the
+    group. A tile's box cut by the tile's inner edge is dropped (the whole thing is in the frame
+    or another tile); the rest join the full-frame boxes through NMS."""
     h, w = image.shape[:2]
     th, tw = (h * 5) // 8, (w * 5) // 8
     extra = []
@@ -134,7 +135,7 @@ def _with_tiled_people(image: np.ndarray, found: list[Detection]) -> list[Detect
                 bx0, by0, bx1, by1 = d.box
                 cut = (bx0 <= 1 and x0 > 0) or (by0 <= 1 and y0 > 0) or (bx1 >= tw - 1 and x0 + tw < w) \
                     or (by1 >= th - 1 and y0 + th < h)
-                if d.name == "person" and not cut:
+                if d.name in classes and not cut:
                     extra.append(Detection(d.name, [bx0 + x0, by0 + y0, bx1 + x0, by1 + y0], d.score))
     return nms(found + extra, nanodet.NMS_IOU)
 

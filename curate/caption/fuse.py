@@ -20,6 +20,8 @@ SIDES = ("left", "right")
 COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down to detect.OBJECT_FLOOR) it is only noted
 MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
+SURE_BOX = 0.65          # a box under this score whose crop gives its class under REJECTED is not counted
+REJECTED = 0.02
 NOT_MINE = 0.1          # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 
@@ -73,6 +75,10 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
             agree = True
         elif probs is not None:
             fine = imagenet.crop_name(probs, d.name)
+            if d.score < SURE_BOX and imagenet.knows(d.name) and imagenet.family(probs, d.name) < REJECTED:
+                f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) that the image classifier "
+                                   "does not see in it: not counted")
+                continue
         if _counted(d, f, agree):
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
