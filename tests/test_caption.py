@@ -300,3 +300,18 @@ def test_labelled_caption_set_floor():
     assert s["named"] / s["total"] >= 0.48 and s["counts_right"] / s["countable"] >= 0.3
     assert invented["objects"] <= 10 and invented["people"] <= 3 and invented["hands"] == 0
     assert r["medium"]["right"] >= 50
+
+
+def _sign(text: str, mirrored: bool) -> bytes:
+    img = Image.new("RGB", (640, 200), "white")
+    ImageDraw.Draw(img).text((30, 60), text, fill="black", font=ImageFont.load_default(size=56))
+    return _png(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if mirrored else img)
+
+
+def test_text_keeps_word_spaces_and_sets_mirrored_text_apart():
+    plain = caption_image(_sign("NO PARKING", mirrored=False), None)
+    assert [t["text"] for t in plain["caption"]["text"]] == ["NO PARKING"]
+    mirrored = caption_image(_sign("AMBULANCE", mirrored=True), None)
+    assert mirrored["caption"]["text"] == []
+    assert any("mirror" in u and "AMBULANCE" in u for u in mirrored["caption"]["uncertain"])
+    assert "AMBULANCE" not in mirrored["short"]

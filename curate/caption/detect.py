@@ -47,6 +47,7 @@ class Seen:
     hand_owners: list[tuple[int, int]] = field(default_factory=list)  # (body, side) of each wrist region searched
     hand_regions: list = field(default_factory=list)
     text: list[TextLine] = field(default_factory=list)
+    mirrored_text: list[TextLine] = field(default_factory=list)   # lines that read only flipped
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -95,7 +96,7 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
             _hands(seen, image)
     if "text" in detectors:
         with _timed(seen.seconds, "text"):
-            seen.text = ocr.read(image)
+            seen.text, seen.mirrored_text = ocr.read_both(image)
     return seen
 
 

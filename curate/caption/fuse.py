@@ -34,6 +34,8 @@ def facts(seen: Seen, width: int, height: int) -> Facts:
     people_bodies = _people(seen, f, animals)
     _hands(seen, f, people_bodies)
     f.text = seen.text
+    f.uncertain += [f'text that reads only in a mirror at {t.box}: "{t.text}" (flipped), not taken as the image\'s text'
+                    for t in seen.mirrored_text]
     return f
 
 
