@@ -37,6 +37,7 @@ class Seen:
     medium: str = ""
     medium_score: float = 0.0
     detections: list[Detection] = field(default_factory=list)       # NanoDet, every class
+    tiled: set[str] = field(default_factory=set)                     # classes looked for again in tiles
     merged: list[tuple[Detection, Detection]] = field(default_factory=list)  # (box dropped, the box it duplicated)
     label_probs: np.ndarray | None = None                           # ImageNet on the whole image
     crop_probs: dict[int, np.ndarray] = field(default_factory=dict)  # ImageNet on a box: index in detections -> scores
@@ -77,7 +78,7 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
                      if d.score >= nanodet.MIN_SCORE and d.box[3] - d.box[1] < SMALL * image.shape[0]]
             groups = {name for name in small if small.count(name) >= 2}
             if groups:  # a group of small people or animals: there are likely more
-                seen.detections = _with_tiles(image, seen.detections, groups)
+                seen.detections, seen.tiled = _with_tiles(image, seen.detections, groups), groups
         if "objects" not in detectors:  # run for its person boxes only
             seen.detections = seen.person_boxes
         seen.detections, seen.merged = _one_name_per_thing(seen.detections)

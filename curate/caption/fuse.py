@@ -18,6 +18,8 @@ from curate.caption.records import Arm, Facts, Person, Thing
 
 SIDES = ("left", "right")
 COUNT_SCORE = nanodet.MIN_SCORE  # a box counts from this score; below it (down to detect.OBJECT_FLOOR) it is only noted
+IN_GROUP = 0.4           # in a group of small people seen again in tiles, boxes count from here: the
+                         # orchestra's seated players, the singers behind the front row score 0.4-0.5
 MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too small to count
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
 SURE_BOX = 0.65          # a box under this score whose crop gives its class under REJECTED is not counted
@@ -39,11 +41,12 @@ def facts(seen: Seen, width: int, height: int) -> Facts:
     return f
 
 
-def _counted(d, f: Facts, confirmed: bool = False) -> bool:
+def _counted(d, f: Facts, confirmed: bool = False, group: bool = False) -> bool:
     """A box counts from COUNT_SCORE, or from the detector's floor where a second model agrees
-    (the ImageNet head on its crop, a pose or a face in a person box), if it is not too small."""
+    (the ImageNet head on its crop, a pose or a face in a person box), or from IN_GROUP in a
+    group the tiles looked at twice as large, if it is not too small."""
     side = max(d.box[2] - d.box[0], d.box[3] - d.box[1])
-    if (d.score >= COUNT_SCORE or confirmed) and side >= MIN_OBJECT_PX:
+    if (d.score >= (IN_GROUP if group else COUNT_SCORE) or confirmed) and side >= MIN_OBJECT_PX:
         return True
     why = f"too small ({side} px)" if side < MIN_OBJECT_PX else f"low confidence ({d.score:.2f})"
     f.uncertain.append(f"a possible {d.name} at {d.box}: {why}, not counted")
@@ -81,7 +84,7 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
                 f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) that the image classifier "
                                    "does not see in it: not counted")
                 continue
-        if _counted(d, f, agree):
+        if _counted(d, f, agree, d.name in seen.tiled):
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
         fines = {fine for _, fine in members}
@@ -111,7 +114,7 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
     # mediapipe finds a body with a face in a swan's neck)
     art = seen.medium in ("drawing", "painting")
     boxes = [d for n, (i, d) in enumerate(person_boxes) if i not in animals and _counted(
-        d, f, _has_face(seen, d.box) or (art and n in body_of and body_of[n].face_seen()))]
+        d, f, _has_face(seen, d.box) or (art and n in body_of and body_of[n].face_seen()), "person" in seen.tiled)]
     counted = {id(d) for d in boxes}
     if seen.sharpness and seen.medium in ("photo", "grayscale photo") and boxes:
         # out of focus behind the subject (a stadium crowd behind a player): not counted one by one
