@@ -135,6 +135,11 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
         if body is None:
             f.uncertain.append(f"person {len(persons)}: no pose found in the box {d.box} (arms and hands not searched)")
     for body, i in seen.bodies:
+        if i is None and boxes and not art and not _has_face(seen, body.box):
+            # the detector found people and missed this one: in a photo that is more often a
+            # pose on a guitar or a coat than a person, unless a face shows in it
+            f.uncertain.append(f"a pose outside every person box at {body.box}, with no face: not counted")
+            continue
         if i is None and not any(iou(body.box, p.box) > NEAR_DUPLICATE or inside(_centre(body.box), p.box) for p in persons):
             persons.append(Person(box=body.box, face=body.face_seen(), body=body.kind,
                                   arms=[Arm(side, body.arm_visible(s)) for s, side in enumerate(SIDES)]))
