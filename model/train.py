@@ -31,9 +31,9 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
 from model import data
-from model.pipeline import CuratePipeline
+from model.pipeline import MAX_TOKENS, CuratePipeline
 from model.presets import PRESETS, unet_config
-from model.text import MAX_TOKENS, load_text_encoder
+from model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
@@ -184,8 +184,10 @@ set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
 
 (stored images with status 'ok', one per distinct image, kept by dedupe when it had run).
 {cfg.steps} steps; final loss {losses[-1] if losses else float('nan'):.4f} (loss curve: loss.png).
-Weights are the EMA of the training weights. Load with
-`model.pipeline.CuratePipeline.from_pretrained("{out.name}")` or `curate sample {out.name} --prompt ...`.
+Weights are the EMA of the training weights. The folder carries its pipeline code
+(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it:
+`DiffusionPipeline.from_pretrained("{out.name}", trust_remote_code=True)`; or
+`curate sample {out.name} --prompt ...`.
 
 Training settings:
 
