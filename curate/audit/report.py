@@ -12,10 +12,9 @@ import io
 from pathlib import Path
 
 from curate.audit.verdict import VERDICTS, Thresholds
-from curate.dedupe.report import STYLE
 from curate.audit.nearest import stored_bytes
 from curate.raw import decode, to_rgb
-from curate.thumbs import data_uri
+from curate.report_html import STYLE, data_uri
 from curate.workspace import Workspace
 
 CLUSTER_BINS = ((1, 1), (2, 4), (5, 19), (20, None))
