@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from curate import manifest
 from curate.errors import UserError
+from curate import progress
 from curate.progress import bar
 from curate.workspace import Workspace
 
@@ -34,6 +35,7 @@ def load_pipeline(model_dir):
     """The folder's pipeline, loaded the way plain diffusers loads it (its own pipeline file)."""
     from diffusers import DiffusionPipeline
 
+    progress.quiet_diffusers()
     folder = Path(model_dir)
     if not (folder / "model_index.json").is_file():
         raise UserError(f"{folder} is not a trained model (no model_index.json); run `curate train` first")

@@ -26,7 +26,7 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 
-from curate import shard
+from curate import shard, training_set
 from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
@@ -176,7 +176,8 @@ tags: [curate]
 # curate {cfg.preset} text-to-image model
 
 Trained by `curate train` on the dataset `{ws.root}`: the {samples} images of its curated shard
-set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
+set `shards/{cfg.shards}` (`manifests/train_shards`; their ids are in `{training_set.FILE}`, which
+`curate audit` matches samples against), selected by
 
 ```sql
 {cfg.where}
@@ -292,5 +293,6 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
     pipeline.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
+    training_set.write(out, ws, cfg.shards, shards["fingerprint"])
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
             "seconds_per_step": seconds_per_step}

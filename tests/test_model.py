@@ -105,6 +105,21 @@ def test_sample_writes_pngs_sheet_and_manifest(short_model, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == '{"n": 6, "seeds": 3}'
 
 
+def test_sample_log_piped_is_plain_lines_and_quiet_is_silent(short_model, tmp_path):
+    """As in a log file: progress as a few plain lines; with -q (after the verb), nothing at all,
+    the libraries' bars and INFO lines included."""
+    def run(*extra):
+        argv = [sys.executable, "-m", "curate.cli", "sample", str(short_model), "--prompt", "a cup of coffee",
+                "--seeds", "0-1", "--steps", 2, "--out", str(tmp_path / f"samples{len(extra)}"), *extra]
+        done = subprocess.run(list(map(str, argv)), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    piped = run()
+    assert "\r" not in piped and len(piped) < 2000 and "sample: 2/2 img" in piped, piped
+    assert run("-q") == ""
+
+
 def _unet_weights(folder):
     return load_pipeline(folder).unet.state_dict()
 
