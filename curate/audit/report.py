@@ -24,7 +24,7 @@ AUDIT_STYLE = """
      padding:10px;margin:0 0 12px}
 .row figure img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated}
 figure.sample{border-right:2px solid #ccc;padding-right:10px}
-figure.removed{border-left:2px dashed #ccc;padding-left:10px}
+figure.removed{border-left:2px dashed #ccc;padding-left:10px} figcaption a{color:#555}
 .copy{color:#b3261e;font-weight:600} .near{color:#b26a00;font-weight:600} .novel{color:#2a7d3a}
 table{border-collapse:collapse;margin:8px 0 18px} td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
 """
