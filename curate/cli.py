@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 
+import curate
 from curate import progress
 from curate.embedders import DEFAULT as DEFAULT_EMBEDDER
 from curate.errors import UserError
@@ -164,7 +165,7 @@ def cmd_audit(args) -> None:
     thresholds = Thresholds(copy_tile_l2=args.copy_tile_l2, copy_similarity=args.copy_similarity,
                             near_similarity=args.near_similarity)
     print(json.dumps(audit(Workspace.open(args.dataset), args.samples, args.out, args.embedder, args.k, thresholds,
-                           text_noise=not args.no_text_noise)))
+                           text_noise=not args.no_text_noise, against=args.against, model_dir=args.model)))
 
 
 def cmd_demo(args) -> None:
@@ -202,7 +203,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                     "train and sample the bundled diffusion model, audit its samples.",
         epilog="Every verb takes --help. A DATASET is a folder (the workspace); stages write manifests/<table>/.",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    quiet_help = "no progress bars, warnings only (ours and the libraries')"
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+    parser.add_argument("--version", action="version", version=f"curate {curate.__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = sub.add_parser("demo", help="the whole pipeline on the bundled corpus, offline",
@@ -378,6 +381,11 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    help="a `curate sample` output folder, or any folder of .png/.jpg images")
     p.add_argument("--out", metavar="DIR", help="where manifests/audit and report.html go (default: the samples folder)")
     p.add_argument("--embedder", help="the index to search (default: the one the dataset was embedded with)")
+    p.add_argument("--against", choices=("training", "index"), default="training",
+                   help="match against the model's training images (its shard set; the images dedupe removed "
+                        "from it are shown beside) or every image in the index (default: %(default)s)")
+    p.add_argument("--model", metavar="DIR",
+                   help="the model the samples came from (default: the one manifests/samples names)")
     p.add_argument("--k", type=int, default=AUDIT_K, help="nearest training images compared per sample (default: %(default)s)")
     p.add_argument("--copy-tile-l2", type=float, default=d.copy_tile_l2,
                    help="tiled L2 at or below which a sample is a copy (default: %(default)s)")
@@ -410,6 +418,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=40, help="train: steps per round")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
+    for verb in sub.choices.values():  # -q after the verb as well as before it
+        verb.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help)
     return parser
 
 

@@ -1,5 +1,6 @@
--- version: 1
--- `curate audit`: one row per (sample, nearest training image), rank 1..k by embedding cosine;
+-- version: 2
+-- `curate audit`: one row per (sample, nearest training image), rank 1..k by embedding cosine
+-- (matched 'training' or 'index'), and one per sample for the nearest removed duplicate;
 -- lives in the audit's output folder (the samples folder by default), beside report.html.
 CREATE TABLE audit (
     sample_id VARCHAR,            -- samples.sample_id (the image file's stem for folders without a manifest)
@@ -11,5 +12,9 @@ CREATE TABLE audit (
     nearest_cluster_size INTEGER, -- images rows in the training image's duplicate cluster before dedupe
     decisive BOOLEAN,             -- the row that sets the sample's verdict (one per sample)
     text_noise FLOAT,             -- ||eps(x_T, prompt) - eps(x_T, '')|| at the first step; NULL if not our model's
-    embedder VARCHAR              -- the embedder of the index searched
+    embedder VARCHAR,             -- the embedder of the index searched
+    matched VARCHAR,              -- what nearest_id was searched in: training (the model's shard set), index
+                                  -- (every indexed image), removed_duplicate (dedupe removed it from the training set)
+    nearest_url VARCHAR,          -- images.url of nearest_id
+    nearest_license VARCHAR       -- images.license of nearest_id, where the source said
 );

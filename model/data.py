@@ -16,9 +16,14 @@ from PIL import Image
 from curate.query import fetch
 from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
-from model.pipeline import pixels_to_tensor
 
 ASPECTS = (0.5, 0.75, 1.0, 4 / 3, 2.0)  # width / height
+
+
+def pixels_to_tensor(images: list[Image.Image]) -> torch.Tensor:
+    """PIL images -> (n, 3, h, w) in [-1, 1], the range the model is trained in."""
+    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) for im in images])
+    return torch.from_numpy(arrays).permute(0, 3, 1, 2) / 127.5 - 1
 
 
 @dataclass(frozen=True)

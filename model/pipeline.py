@@ -1,17 +1,24 @@
 """CuratePipeline: text -> image with classifier-free guidance, as a diffusers pipeline.
 
 Components: `unet` (UNet2DConditionModel), `scheduler`, `text_encoder` and `tokenizer`, and an
-optional `vae` (latent space when present, pixel space when None). `save_pretrained` writes an
-ordinary diffusers folder; `CuratePipeline.from_pretrained(folder)` reads it back. The UNet
-predicts v (the scheduler config says so; see model.train).
+optional `vae` (latent space when present, pixel space when None), all stock diffusers and
+transformers classes. The UNet predicts v (the scheduler config says so; see model.train).
+
+This file is self-contained (torch, diffusers and the standard library only): `save_pretrained`
+copies it into the model folder as `curate_pipeline.py` and names it in `model_index.json`, so
+plain diffusers loads the folder, with no curate installed:
+`DiffusionPipeline.from_pretrained(folder, trust_remote_code=True)`.
 """
 
-import numpy as np
+import json
+import shutil
+from pathlib import Path
+
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
-from PIL import Image
 
-from model.text import MAX_TOKENS
+MAX_TOKENS = 32
+PIPELINE_FILE = "curate_pipeline.py"  # a name of its own: diffusers imports it as a module of that name
 
 
 class CuratePipeline(DiffusionPipeline):
@@ -22,6 +29,16 @@ class CuratePipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
 
+    def save_pretrained(self, save_directory, **kwargs):
+        """diffusers' folder, plus this file, named in model_index.json as [module, class]: the
+        form diffusers resolves to a pipeline file inside the folder."""
+        super().save_pretrained(save_directory, **kwargs)
+        folder = Path(save_directory)
+        shutil.copyfile(__file__, folder / PIPELINE_FILE)
+        index = json.loads((folder / "model_index.json").read_text())
+        index["_class_name"] = [Path(PIPELINE_FILE).stem, type(self).__name__]
+        (folder / "model_index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+
     @torch.no_grad()
     def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token states (batch, tokens, dim) and their attention mask."""
@@ -30,11 +47,11 @@ class CuratePipeline(DiffusionPipeline):
         states = self.text_encoder(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
         return states.to(self.unet.dtype), tokens.attention_mask
 
-    def to_images(self, samples: torch.Tensor) -> list[Image.Image]:
+    def to_images(self, samples: torch.Tensor) -> list:
+        """PIL images of a batch of model outputs in [-1, 1]."""
         if self.vae is not None:
             samples = self.vae.decode(samples / self.vae.config.scaling_factor).sample
-        pixels = ((samples.float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
-        return [Image.fromarray(p) for p in pixels.permute(0, 2, 3, 1).cpu().numpy()]
+        return self.numpy_to_pil((samples.float() / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy())
 
     @torch.no_grad()
     def __call__(self, prompt, negative_prompt=None, num_inference_steps: int = 50, guidance_scale: float = 3.0,
@@ -73,8 +90,3 @@ def rescale_guidance(guided: torch.Tensor, cond: torch.Tensor, phi: float) -> to
     rescaled = guided * (cond.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True))
     return phi * rescaled + (1 - phi) * guided
 
-
-def pixels_to_tensor(images: list[Image.Image]) -> torch.Tensor:
-    """PIL images -> (n, 3, h, w) in [-1, 1], the range the model is trained in."""
-    arrays = np.stack([np.asarray(im.convert("RGB"), dtype=np.float32) for im in images])
-    return torch.from_numpy(arrays).permute(0, 3, 1, 2) / 127.5 - 1

@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from curate import manifest
 from curate.errors import UserError
+from curate import progress
 from curate.progress import bar
 from curate.workspace import Workspace
 
@@ -31,12 +32,14 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def load_pipeline(model_dir):
-    from model.pipeline import CuratePipeline
+    """The folder's pipeline, loaded the way plain diffusers loads it (its own pipeline file)."""
+    from diffusers import DiffusionPipeline
 
+    progress.quiet_diffusers()
     folder = Path(model_dir)
     if not (folder / "model_index.json").is_file():
         raise UserError(f"{folder} is not a trained model (no model_index.json); run `curate train` first")
-    pipe = CuratePipeline.from_pretrained(folder, low_cpu_mem_usage=False)  # no accelerate needed
+    pipe = DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, low_cpu_mem_usage=False)  # no accelerate
     pipe.set_progress_bar_config(disable=True)
     return pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 

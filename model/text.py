@@ -6,8 +6,6 @@ from pathlib import Path
 
 from curate.errors import UserError
 
-MAX_TOKENS = 32
-
 
 def minilm_path() -> Path:
     try:

@@ -26,14 +26,14 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 
-from curate import shard
+from curate import shard, training_set
 from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
 from model import data
-from model.pipeline import CuratePipeline
+from model.pipeline import MAX_TOKENS, CuratePipeline
 from model.presets import PRESETS, unet_config
-from model.text import MAX_TOKENS, load_text_encoder
+from model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
@@ -176,7 +176,8 @@ tags: [curate]
 # curate {cfg.preset} text-to-image model
 
 Trained by `curate train` on the dataset `{ws.root}`: the {samples} images of its curated shard
-set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
+set `shards/{cfg.shards}` (`manifests/train_shards`; their ids are in `{training_set.FILE}`, which
+`curate audit` matches samples against), selected by
 
 ```sql
 {cfg.where}
@@ -184,8 +185,10 @@ set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
 
 (stored images with status 'ok', one per distinct image, kept by dedupe when it had run).
 {cfg.steps} steps; final loss {losses[-1] if losses else float('nan'):.4f} (loss curve: loss.png).
-Weights are the EMA of the training weights. Load with
-`model.pipeline.CuratePipeline.from_pretrained("{out.name}")` or `curate sample {out.name} --prompt ...`.
+Weights are the EMA of the training weights. The folder carries its pipeline code
+(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it:
+`DiffusionPipeline.from_pretrained("{out.name}", trust_remote_code=True)`; or
+`curate sample {out.name} --prompt ...`.
 
 Training settings:
 
@@ -290,5 +293,6 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
     pipeline.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
+    training_set.write(out, ws, cfg.shards, shards["fingerprint"])
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
             "seconds_per_step": seconds_per_step}

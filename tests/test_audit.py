@@ -72,6 +72,61 @@ def test_audit_marks_memorised_copies_and_novel_samples(dataset, samples, capsys
     assert curate("query", samples, "SELECT verdict, count(*) FROM audit WHERE decisive GROUP BY 1") == 0
 
 
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory):
+    """The dataset plus a half-size copy of the coffee photo (dedupe removes it), a model trained
+    one step on a shard set without the rocket: (dataset, model folder)."""
+    root = tmp_path_factory.mktemp("trained")
+    shutil.copytree(dataset, root / "ds")
+    (root / "extra").mkdir()
+    with Image.open(corpus.images_dir() / "sk_coffee.jpg") as im:
+        im.resize((im.width // 2, im.height // 2)).save(root / "extra" / "coffee_small.jpg")
+    ds = root / "ds"
+    for argv in (["ingest", ds, "--folder", root / "extra"], ["embed", ds], ["dedupe", ds],
+                 ["shard", ds, "--where", "url NOT LIKE '%rocket%'"], ["train", ds, "--out", root / "model", "--steps", 1]):
+        assert curate(*argv) == 0, argv
+    return ds, root / "model"
+
+
+def test_audit_matches_the_models_training_set(trained, samples, tmp_path, capsys):
+    ds, model = trained
+    ws = Workspace.open(ds)
+    shard_set = {r["id"] for r in manifest.read_table(ws, "train_shards").to_pylist()}
+    names = {r["id"]: r["url"].rsplit("/", 1)[1] for r in manifest.read_table(ws, "images").to_pylist()}
+    removed = {r["id"] for r in manifest.read_table(ws, "duplicates").to_pylist() if not r["keep"]}
+    assert {names[i] for i in removed} == {"coffee_small.jpg"} and "sk_rocket.jpg" not in {names[i] for i in shard_set}
+
+    out = tmp_path / "audit"
+    capsys.readouterr()
+    assert curate("audit", ds, "--samples", samples, "--model", model, "--out", out) == 0
+    assert f"training images of {model}" in capsys.readouterr().out
+    rows = manifest.read_table(Workspace(out), "audit").to_pylist()
+    trained_rows = [r for r in rows if r["matched"] == "training"]
+    assert {r["nearest_id"] for r in trained_rows} <= shard_set  # what the model saw, nothing else
+    assert len(trained_rows) == 5 * 5
+    beside = {r["sample_id"]: r for r in rows if r["matched"] == "removed_duplicate"}
+    assert len(beside) == 5 and not any(r["decisive"] for r in beside.values())
+    assert names[beside["copy_coffee"]["nearest_id"]] == "coffee_small.jpg"
+    decisive = {r["sample_id"]: r for r in rows if r["decisive"]}
+    assert decisive["copy_coffee"]["verdict"] == "copy" and decisive["copy_coffee"]["nearest_url"].endswith("sk_coffee.jpg")
+    assert all(r["nearest_url"].endswith("/" + names[r["nearest_id"]]) and "nearest_license" in r for r in rows)
+    assert "removed duplicate" in (out / "report.html").read_text()
+
+    # against the whole index, the rocket the model never saw is the mirrored rocket's nearest again
+    assert curate("audit", ds, "--samples", samples, "--against", "index", "--out", tmp_path / "all") == 0
+    everything = manifest.read_table(Workspace(tmp_path / "all"), "audit").to_pylist()
+    assert {r["matched"] for r in everything} == {"index"}
+    nearest_rocket = [r for r in everything if r["sample_id"] == "mirror_rocket" and r["rank"] == 1]
+    assert names[nearest_rocket[0]["nearest_id"]] == "sk_rocket.jpg"
+
+    # a `curate sample` folder names its model: the training set is the default
+    drawn = tmp_path / "drawn"
+    assert curate("sample", model, "--prompt", "a cup of coffee", "--seeds", 0, "--steps", 1, "--out", drawn) == 0
+    capsys.readouterr()
+    assert curate("audit", ds, "--samples", drawn, "--no-text-noise") == 0
+    assert f"training images of {model}" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("case,needle", [
     ("empty", "no samples in it"),
     ("no_index", "has no FAISS index"),

@@ -1,6 +1,8 @@
 """Scraping a loopback server with fault routes through the real img2dataset."""
 
+import collections
 import csv
+import json
 
 import pytest
 
@@ -16,7 +18,7 @@ def write_list(path, urls, captions=True):
             w.writerow([u, f"caption {i}", "CC0-1.0"] if captions else [u])
 
 
-def test_every_url_becomes_a_row_with_a_clear_status(tmp_path, fault_server, real_images):
+def test_every_url_becomes_a_row_with_a_clear_status(tmp_path, fault_server, real_images, capsys):
     base, root, broken = fault_server
     expected = {f"{base}/{f.name}": "ok" for f in real_images}
     expected |= {f"{base}/{name}": status for name, status in broken.items()}
@@ -28,6 +30,8 @@ def test_every_url_becomes_a_row_with_a_clear_status(tmp_path, fault_server, rea
                 "--number-sample-per-shard", 8, "--processes-count", 2)
 
     assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["status"] == dict(collections.Counter(expected.values()))  # the run's rows by status
     assert set(tmp_path.iterdir()) - before == {tmp_path / "ds"}, "wrote outside the workspace"
     rows = by_url(tmp_path / "ds")
     assert {u: r["status"] for u, r in rows.items()} == expected

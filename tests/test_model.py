@@ -1,21 +1,24 @@
 """The bundled model: trains on a manifest query, samples, saves, resumes bit for bit."""
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import curate as curate_package
 from curate import manifest
 from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
-from model.pipeline import CuratePipeline
+from model.pipeline import PIPELINE_FILE
 from model.sample import load_pipeline
 from tests.helpers import curate, ingest_corpus
 
@@ -45,11 +48,39 @@ def short_model(dataset, tmp_path_factory):
 
 
 def test_trained_folder_is_a_diffusers_pipeline(short_model):
-    for part in ("model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "README.md", "loss.png"):
+    for part in ("model_index.json", "unet/config.json", "scheduler/scheduler_config.json", "README.md", "loss.png",
+                 PIPELINE_FILE):
         assert (short_model / part).exists(), part
     assert "true" in (short_model / "README.md").read_text()  # the manifest query is in the card
-    pipe = CuratePipeline.from_pretrained(short_model)
+    index = json.loads((short_model / "model_index.json").read_text())
+    assert index["_class_name"] == ["curate_pipeline", "CuratePipeline"]
+    pipe = load_pipeline(short_model)
     assert pipe.vae is None and pipe.text_encoder.config.hidden_size == 384
+
+
+def test_plain_diffusers_loads_and_samples_the_folder(short_model, tmp_path):
+    """A fresh Python that imports diffusers and nothing of curate's: the folder's own pipeline
+    file is all it needs, and the venv's start-up hook (the .pth that setup.sh installs into
+    site-packages; here the same file, put on a site dir of its own) repairs torchvision."""
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    shutil.copy(Path(curate_package.__file__).parent / "torchvision.pth", site_dir / "curate-torchvision.pth")
+    script = f"""
+import site, sys
+site.addsitedir({str(site_dir)!r})
+import torch
+from diffusers import DiffusionPipeline
+pipe = DiffusionPipeline.from_pretrained({str(short_model)!r}, trust_remote_code=True, low_cpu_mem_usage=False)
+image = pipe("a cup of coffee", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
+ours = sorted(m for m in sys.modules if m.split(".")[0] in ("curate", "model"))
+print(type(pipe).__name__, image.size, ours)
+"""
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == ("CuratePipeline (32, 32) "
+                                           "['curate', 'curate.torchvision_compat', 'curate.torchvision_hook']")
 
 
 def test_save_then_load_gives_identical_samples(short_model, tmp_path):
@@ -74,8 +105,23 @@ def test_sample_writes_pngs_sheet_and_manifest(short_model, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == '{"n": 6, "seeds": 3}'
 
 
+def test_sample_log_piped_is_plain_lines_and_quiet_is_silent(short_model, tmp_path):
+    """As in a log file: progress as a few plain lines; with -q (after the verb), nothing at all,
+    the libraries' bars and INFO lines included."""
+    def run(*extra):
+        argv = [sys.executable, "-m", "curate.cli", "sample", str(short_model), "--prompt", "a cup of coffee",
+                "--seeds", "0-1", "--steps", 2, "--out", str(tmp_path / f"samples{len(extra)}"), *extra]
+        done = subprocess.run(list(map(str, argv)), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr
+
+    piped = run()
+    assert "\r" not in piped and len(piped) < 2000 and "sample: 2/2 img" in piped, piped
+    assert run("-q") == ""
+
+
 def _unet_weights(folder):
-    return CuratePipeline.from_pretrained(folder).unet.state_dict()
+    return load_pipeline(folder).unet.state_dict()
 
 
 def _train_command(dataset, out, *args) -> list[str]:

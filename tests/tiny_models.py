@@ -4,7 +4,7 @@ downloaded): they test the loading and prompting code, never caption quality."""
 import re
 from pathlib import Path
 
-import model  # noqa: F401  (torchvision fix before transformers)
+import curate.torchvision_compat  # noqa: F401  (before transformers)
 
 
 def _vocab(words: str) -> list[str]:

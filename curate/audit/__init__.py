@@ -15,7 +15,7 @@ from PIL import Image
 
 from curate import embedders, index, manifest
 from curate.audit import nearest, tiles
-from curate.audit.inputs import choose_embedder, read_samples
+from curate.audit.inputs import choose_embedder, read_samples, training_set
 from curate.audit.report import write_report
 from curate.audit.verdict import Thresholds, severity, verdict
 from curate.errors import UserError
@@ -26,6 +26,7 @@ from curate.workspace import Workspace
 log = logging.getLogger("curate.audit")
 K = 5
 BATCH = 32
+REMOVED = "removed_duplicate"  # `matched` of the second column: what dedupe removed from the training set
 
 
 def _embed(embedder, images: list[Image.Image]) -> np.ndarray:
@@ -37,9 +38,10 @@ def _embed(embedder, images: list[Image.Image]) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def pair_rows(samples, images, sims, neighbours, ids, training, thresholds) -> list[dict]:
+def pair_rows(samples, images, sims, neighbours, ids, training, thresholds, matched: str = "training") -> list[dict]:
     """One row per (sample, neighbour), tiled L2 on the sample's own size; the most severe
-    verdict (then the smallest tiled L2) of a sample is its decisive row."""
+    verdict (then the smallest tiled L2) of a sample is its decisive row, among the images
+    matched against (never a removed duplicate: the model did not see it)."""
     rows = []
     for s, image, sim_row, nb_row in zip(samples, images, sims, neighbours):
         size = tiles.common_size(image)
@@ -50,14 +52,17 @@ def pair_rows(samples, images, sims, neighbours, ids, training, thresholds) -> l
                 continue
             l2 = tiles.tile_l2(mine, tiles.pixels(training[ids[row]], size))
             pairs.append({"sample_id": s.sample_id, "nearest_id": ids[row], "rank": rank, "similarity": sim,
-                          "tile_l2": l2, "verdict": verdict(sim, l2, thresholds), "decisive": False})
-        min(pairs, key=lambda p: (-severity(p["verdict"]), p["tile_l2"]))["decisive"] = True
+                          "tile_l2": l2, "verdict": verdict(sim, l2, thresholds), "decisive": False,
+                          "matched": matched})
+        if pairs and matched != REMOVED:
+            min(pairs, key=lambda p: (-severity(p["verdict"]), p["tile_l2"]))["decisive"] = True
         rows += pairs
     return rows
 
 
 def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: int = K,
-          thresholds: Thresholds = Thresholds(), text_noise: bool = True) -> dict:
+          thresholds: Thresholds = Thresholds(), text_noise: bool = True, against: str = "training",
+          model_dir=None) -> dict:
     samples = read_samples(samples_dir)
     name = choose_embedder(ws, embedder)
     faiss_index, ids, _meta = index.load(ws, name)
@@ -65,8 +70,22 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
     if model.dim != faiss_index.d:
         raise UserError(f"embedder {name} gives {model.dim}-d vectors but index/{embedders.slug(name)}.faiss holds "
                         f"{faiss_index.d}-d ones; rebuild it with `curate embed {ws.root} --embedder {name}`")
+    trained = training_set(ws, samples, model_dir) if against == "training" else None
+    row_of = {id_: r for r, id_ in enumerate(ids)}
+    if trained is None:
+        searched, removed, matched = None, None, "index"
+        against_text = f"every image in the index of {ws.root}" + (
+            "" if against == "index" else " (the samples name no model: --model DIR names it)")
+    else:
+        searched = [row_of[i] for i in trained.ids if i in row_of]
+        if not searched:
+            raise UserError(f"none of {trained.describe()} is in the {name} index of {ws.root}; "
+                            f"rerun `curate embed {ws.root}`")
+        removed = [row_of[i] for i in nearest.removed_duplicates(ws, trained.ids) if i in row_of]
+        matched, against_text = "training", trained.describe()
     out_ws = Workspace(Path(out or samples_dir).resolve())
-    params = {"dataset": str(ws.root), "samples": str(samples_dir), "embedder": name, "k": k, **asdict(thresholds)}
+    params = {"dataset": str(ws.root), "samples": str(samples_dir), "embedder": name, "k": k, **asdict(thresholds),
+              "against": against_text}
     with manifest.run(out_ws, "audit", params) as run:
         images = []
         for s in samples:
@@ -76,8 +95,13 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
                     images.append(to_rgb(im))
             except OSError as err:
                 raise UserError(f"sample {s.path} does not decode ({err})") from None
-        sims, neighbours = nearest.search(faiss_index, _embed(model, images), k)
-        found = sorted({int(r) for r in neighbours.ravel() if r >= 0})
+        vectors = _embed(model, images)
+        sims, neighbours = nearest.search(faiss_index, vectors, k, searched)
+        if removed:  # the second column: the nearest image dedupe removed from the training set
+            dup_sims, dup_neighbours = nearest.search(faiss_index, vectors, 1, removed)
+        else:
+            dup_sims, dup_neighbours = np.zeros((len(samples), 0)), np.zeros((len(samples), 0), np.int64)
+        found = sorted({int(r) for r in np.concatenate([neighbours.ravel(), dup_neighbours.ravel()]) if r >= 0})
         where = nearest.locations(ws, {ids[r] for r in found})
         missing = sorted({ids[r] for r in found} - where.keys())
         if missing:
@@ -85,7 +109,8 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
                             f"(first: {missing[0]}); rerun `curate embed {ws.root}`")
         side = max(max(tiles.common_size(im)) for im in images)
         training = nearest.read_images(ws, where, (side, side))
-        rows = pair_rows(samples, images, sims, neighbours, ids, training, thresholds)
+        rows = pair_rows(samples, images, sims, neighbours, ids, training, thresholds, matched)
+        rows += pair_rows(samples, images, dup_sims, dup_neighbours, ids, training, thresholds, REMOVED)
         sizes = nearest.cluster_sizes(ws, faiss_index, ids, found)
         scores = {}
         if text_noise:
@@ -94,12 +119,14 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
             scores = text_noise_scores(samples)
         for r in rows:
             r |= {"nearest_cluster_size": sizes.get(r["nearest_id"]), "text_noise": scores.get(r["sample_id"]),
-                  "embedder": name}
+                  "embedder": name, "nearest_url": where[r["nearest_id"]]["url"],
+                  "nearest_license": where[r["nearest_id"]]["license"]}
         manifest.write_partition(out_ws, "audit", "audit", rows)
         run.add(rows_in=len(samples), rows_out=len(rows))
     decisive = [r for r in rows if r["decisive"]]
     counts = {v: sum(r["verdict"] == v for r in decisive) for v in ("novel", "near", "copy")}
-    report = write_report(ws, out_ws, samples, rows, where, thresholds)
-    return {"samples": len(samples), "embedder": name, "k": k, **counts,
+    report = write_report(ws, out_ws, samples, rows, where, thresholds, against_text)
+    return {"samples": len(samples), "embedder": name, "k": k, "matched_against": against_text,
+            "removed_duplicates_searched": len(removed or []), **counts,
             "novelty_rate": round(counts["novel"] / len(samples), 4), "audit": str(out_ws.table_dir("audit")),
             "report": str(report)}

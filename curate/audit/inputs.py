@@ -79,3 +79,22 @@ def choose_embedder(ws: Workspace, asked: str | None) -> str:
                         f"must be embedded like the training images (run `curate embed {ws.root} --embedder {asked}` "
                         f"first, or drop --embedder)")
     return asked
+
+
+def training_set(ws: Workspace, samples: list[SampleImage], model_dir=None):
+    """The training set of the model the samples came from (`--model`, else the one
+    manifests/samples names), or None when no model is known (a plain folder of images)."""
+    from curate import training_set as recorded
+
+    models = {s.model for s in samples if s.model}
+    if model_dir is None and len(models) > 1:
+        raise UserError(f"the samples come from {len(models)} models ({', '.join(sorted(models))}); "
+                        "audit each model's samples apart, or name one with --model")
+    model_dir = model_dir or next(iter(models), None)
+    if model_dir is None:
+        return None
+    trained = recorded.read(model_dir)
+    if Path(trained.dataset).resolve() != ws.root.resolve():
+        raise UserError(f"model {model_dir} was trained on {trained.dataset}, not {ws.root}; audit it against "
+                        f"that dataset, or pass --against index")
+    return trained

@@ -9,18 +9,35 @@ from curate.raw import decode, read_stored, to_rgb
 from curate.workspace import Workspace
 
 
-def search(index, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cosines, index rows), (n, k) each, best first; rows are -1 past the end of a small index."""
-    return index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, index.ntotal))
+def search(index, vectors: np.ndarray, k: int, rows=None) -> tuple[np.ndarray, np.ndarray]:
+    """(cosines, index rows), (n, k) each, best first, among `rows` of the index (all when None);
+    rows are -1 past the end of a small index."""
+    import faiss
+
+    if rows is None:
+        return index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, index.ntotal))
+    selector = faiss.IDSelectorBatch(np.asarray(sorted(rows), dtype=np.int64))
+    params = (faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe) if hasattr(index, "nprobe")
+              else faiss.SearchParameters(sel=selector))
+    return index.search(np.ascontiguousarray(vectors, dtype=np.float32), min(k, len(rows)), params=params)
+
+
+def removed_duplicates(ws: Workspace, trained: frozenset) -> set[str]:
+    """Images dedupe removed from the clusters of the `trained` ids, and not trained on
+    themselves (a model trained before dedupe saw them): the same picture as one it saw."""
+    if not ws.partitions("duplicates"):
+        return set()
+    rows = fetch(ws, "SELECT id, cluster FROM duplicates WHERE NOT keep").to_pylist()
+    return {r["id"] for r in rows if r["cluster"] in trained and r["id"] not in trained}
 
 
 def locations(ws: Workspace, ids: set[str]) -> dict[str, dict]:
-    """id -> its first-ingested images row (shard, key, url, text) and its byte copies."""
+    """id -> its first-ingested images row (shard, key, url, text, license) and its byte copies."""
     if not ids:
         return {}
     wanted = ", ".join("'" + i.replace("'", "''") + "'" for i in sorted(ids))
     rows = fetch(ws, f"""
-        SELECT id, shard, key, url, text, count(*) OVER (PARTITION BY id) AS copies FROM images
+        SELECT id, shard, key, url, text, license, count(*) OVER (PARTITION BY id) AS copies FROM images
         WHERE status = 'ok' AND id IN ({wanted})
         QUALIFY row_number() OVER (PARTITION BY id ORDER BY shard, key) = 1""").to_pylist()
     return {r["id"]: r for r in rows}

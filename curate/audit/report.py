@@ -12,10 +12,9 @@ import io
 from pathlib import Path
 
 from curate.audit.verdict import VERDICTS, Thresholds
-from curate.dedupe.report import STYLE
 from curate.audit.nearest import stored_bytes
 from curate.raw import decode, to_rgb
-from curate.thumbs import data_uri
+from curate.report_html import STYLE, data_uri
 from curate.workspace import Workspace
 
 CLUSTER_BINS = ((1, 1), (2, 4), (5, 19), (20, None))
@@ -25,6 +24,7 @@ AUDIT_STYLE = """
      padding:10px;margin:0 0 12px}
 .row figure img{width:128px;height:128px;object-fit:contain;image-rendering:pixelated}
 figure.sample{border-right:2px solid #ccc;padding-right:10px}
+figure.removed{border-left:2px dashed #ccc;padding-left:10px} figcaption a{color:#555}
 .copy{color:#b3261e;font-weight:600} .near{color:#b26a00;font-weight:600} .novel{color:#2a7d3a}
 table{border-collapse:collapse;margin:8px 0 18px} td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}
 """
@@ -97,8 +97,16 @@ def _figure(src: str, css: str, text: str, title: str = "") -> str:
     return f"<figure class='{css}'><img src='{src}' title='{html.escape(title)}'><figcaption>{text}</figcaption></figure>"
 
 
+def _credit(row: dict) -> str:
+    """The training image's URL and license, as a flagged match shows them."""
+    return (f"<br><a href='{html.escape(row['url'] or '')}'>{html.escape((row['url'] or '')[-40:])}</a>"
+            f"<br>license: {html.escape(row['license'] or 'unknown')}")
+
+
 def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], where: dict[str, dict],
-                 t: Thresholds) -> Path:
+                 t: Thresholds, against: str) -> Path:
+    removed = {r["sample_id"]: r for r in rows if r["matched"] == "removed_duplicate"}
+    rows = [r for r in rows if r["matched"] != "removed_duplicate"]
     by_sample = {}
     for r in rows:
         by_sample.setdefault(r["sample_id"], []).append(r)
@@ -109,7 +117,9 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
                      key=lambda r: (-VERDICTS.index(r["verdict"]), r["tile_l2"]))
     closest_novel = sorted((r for r in decisive if r["verdict"] == "novel"), key=lambda r: -r["similarity"])
     shown = flagged + closest_novel[:SHOWN_NOVEL]
-    blobs = stored_bytes(ws, {n["nearest_id"]: where[n["nearest_id"]] for r in shown for n in by_sample[r["sample_id"]]})
+    shown_ids = {n["nearest_id"] for r in shown for n in by_sample[r["sample_id"]]}
+    shown_ids |= {removed[r["sample_id"]]["nearest_id"] for r in shown if r["sample_id"] in removed}
+    blobs = stored_bytes(ws, {i: where[i] for i in shown_ids})
 
     novel = sum(r["verdict"] == "novel" for r in decisive)
     copies = sum(r["verdict"] == "copy" for r in decisive)
@@ -119,8 +129,10 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
     parts = [f"<!doctype html><meta charset=utf-8><title>curate audit: {html.escape(out_ws.root.name)}</title>",
              f"<style>{STYLE}{AUDIT_STYLE}</style>",
              f"<h1>Novelty audit of {html.escape(str(out_ws.root))}</h1>",
-             f"<p>{len(decisive)} samples against the training images of {html.escape(str(ws.root))} "
-             f"({html.escape(rows[0]['embedder'])} index, {max(r['rank'] for r in rows)} nearest each). "
+             f"<p>{len(decisive)} samples matched against {html.escape(against)} "
+             f"({html.escape(rows[0]['embedder'])} index, {max(r['rank'] for r in rows)} nearest each"
+             + ("; beside them, the nearest image dedupe removed from that set, which the model did not see"
+                if removed else "") + "). "
              f"<b>Novelty rate {novel / len(decisive):.0%}</b>: {novel} novel, "
              f"{sum(r['verdict'] == 'near' for r in decisive)} near, {copies} copy. "
              f"Thresholds: copy when the tiled L2 is at most {t.copy_tile_l2} (and cosine at least "
@@ -151,7 +163,14 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
                     _thumb(blobs[n["nearest_id"]]), "",
                     f"#{n['rank']} <span class={n['verdict']}>{n['verdict']}</span><br>cos {n['similarity']:.3f} "
                     f"&middot; tile L2 {n['tile_l2']:.3f}<br>cluster of {n['nearest_cluster_size']}"
-                    f"<br>{html.escape((row['text'] or '')[:50])}", row["url"] or ""))
+                    f"<br>{html.escape((row['text'] or '')[:50])}{_credit(row)}", row["url"] or ""))
+            if r["sample_id"] in removed:
+                n = removed[r["sample_id"]]
+                parts.append(_figure(
+                    _thumb(blobs[n["nearest_id"]]), "removed",
+                    f"<b>removed duplicate</b> (not trained on)<br><span class={n['verdict']}>{n['verdict']}</span> "
+                    f"cos {n['similarity']:.3f} &middot; tile L2 {n['tile_l2']:.3f}{_credit(where[n['nearest_id']])}",
+                    where[n["nearest_id"]]["url"] or ""))
             parts.append("</div>")
     out = out_ws.root / "report.html"
     out.write_text("\n".join(parts))

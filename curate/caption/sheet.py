@@ -9,9 +9,8 @@ from pathlib import Path
 from PIL import ImageDraw, ImageFont
 
 from curate import manifest
-from curate.dedupe.report import STYLE
 from curate.raw import decode, read_shard_images, to_rgb
-from curate.thumbs import data_uri
+from curate.report_html import STYLE, data_uri
 from curate.workspace import Workspace
 
 SIZE = 320

@@ -69,7 +69,7 @@ class VLM:
 
 
 def load(folder: str) -> VLM:
-    import model  # noqa: F401  (torchvision fix before transformers)
+    import curate.torchvision_compat  # noqa: F401  (before transformers)
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     path = Path(folder)

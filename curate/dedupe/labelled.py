@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from curate import corpus, embedders
 from curate.dedupe import pixels
-from curate.dedupe.fingerprints import fingerprints
+from curate.fingerprints import fingerprints
 from curate.dedupe.tiers import Thresholds, find_edges
 from curate.dedupe.verify import crop_vectors
 from curate.raw import to_rgb

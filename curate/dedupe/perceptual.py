@@ -9,7 +9,7 @@ and the result is still exact.
 import faiss
 import numpy as np
 
-from curate.dedupe.fingerprints import to_bytes
+from curate.fingerprints import to_bytes
 
 FLAT_MAX = 200_000
 BLOCK = 20_000

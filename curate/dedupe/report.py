@@ -7,19 +7,8 @@ from pathlib import Path
 from curate import manifest
 from curate.dedupe import first_rows
 from curate.raw import decode, read_shard_images, to_rgb
-from curate.thumbs import data_uri
+from curate.report_html import STYLE, THUMB, data_uri
 from curate.workspace import Workspace
-
-THUMB = 160
-
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
-.cluster{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px;margin:0 0 18px}
-.members{display:flex;flex-wrap:wrap;gap:10px}
-figure{margin:0;width:%dpx;font-size:12px;text-align:center}
-figure img{max-width:%dpx;max-height:%dpx;border:3px solid transparent;border-radius:4px;background:#eee}
-figure.keep img{border-color:#2a9d3a} .kind{font-weight:600}
-""" % (THUMB, THUMB, THUMB)
 
 
 def _thumb(data: bytes) -> str:

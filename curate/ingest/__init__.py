@@ -6,6 +6,7 @@ plan file is written atomically before any fetching, so a killed run resumes wit
 shards, and a rerun with a longer URL list fetches only the new URLs.
 """
 
+import collections
 import dataclasses
 import functools
 import logging
@@ -55,10 +56,13 @@ def ingest(ws: Workspace, inputs: list[dict], opts: FetchOptions, executor, para
         if done:
             log.info("skipping %d shards whose images partition exists", done)
         task = functools.partial(ingest_shard, str(ws.root), opts)
-        rows = 0
+        rows, status = 0, collections.Counter()
         with executor as ex, bar(total=len(todo), desc="ingest", unit="shard") as progress:
-            for _shard, count in ex.map(task, todo):
+            for shard, count in ex.map(task, todo):
                 rows += count
+                status.update(pq.read_table(ws.partition("images", shard), columns=["status"]).column("status").to_pylist())
                 progress.update()
         run.add(rows_in=len(inputs), rows_out=rows)
-    return {"inputs": len(inputs), "new": new, "shards_fetched": len(todo), "rows_written": rows}
+    # like img2dataset's stats: what became of the rows this run wrote, by status
+    return {"inputs": len(inputs), "new": new, "shards_fetched": len(todo), "rows_written": rows,
+            "status": dict(status.most_common())}

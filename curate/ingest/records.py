@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from img2dataset.downloader import compute_key
 from PIL import Image
 
-from curate.dedupe.fingerprints import fingerprints
+from curate.fingerprints import fingerprints
 from curate.ingest.safe_resizer import TOO_LARGE, UNSUPPORTED
 from curate.raw import decode, member_offsets, read_at, to_rgb
 from curate.workspace import Workspace

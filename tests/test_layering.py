@@ -1,0 +1,45 @@
+"""No stage imports a later stage or the model: shared helpers live one layer down."""
+
+import ast
+from pathlib import Path
+
+import curate
+
+MODEL_PACKAGE = "model"  # the bundled model's package
+ROOT = Path(curate.__file__).parent
+# Pipeline order; what is not listed is a base module, the orchestrators are above everything.
+LAYERS = {"ingest": 1, "embed": 2, "embedders": 2, "index": 2, "dedupe": 3, "caption": 4, "shard": 5,
+          MODEL_PACKAGE: 6, "audit": 7}
+TOP = {"cli", "demo", "run_config", "bench"}
+
+
+def _layer(parts: list[str]) -> int:
+    if parts[0] == MODEL_PACKAGE:
+        return LAYERS[MODEL_PACKAGE]
+    return LAYERS.get(parts[1], 0) if len(parts) > 1 else 0
+
+
+def _imports(path: Path):
+    """Every curate or model module a file imports, function-level imports included."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in names:
+            if name.split(".")[0] in ("curate", MODEL_PACKAGE):
+                yield name.split(".")
+
+
+def test_no_stage_imports_a_later_stage_or_the_model():
+    wrong = []
+    for path in ROOT.rglob("*.py"):
+        parts = ["curate", *path.relative_to(ROOT).with_suffix("").parts]
+        if parts[1] in TOP or parts[1] == "audit":  # the audit reads the model's own alignment and scores
+            continue
+        own = _layer(parts)
+        for imported in _imports(path):
+            if imported[:2] != parts[:2] and _layer(imported) > own:
+                wrong.append(f"{'.'.join(parts)} imports {'.'.join(imported)}")
+    assert not wrong, wrong

@@ -1,0 +1,38 @@
+"""Output fit for logs: plain progress lines off a terminal, -q anywhere, --version."""
+
+import subprocess
+import sys
+
+import pytest
+
+import curate
+from curate.cli import build_parser
+
+TRAIN_LIKE = """
+from curate import progress
+progress.setup()
+with progress.bar(total=400, desc="train", unit="step") as bar:
+    for step in range(400):
+        bar.update()
+        bar.set_postfix(loss=f"{1 / (step + 1):.4f}")
+"""
+
+
+def test_piped_progress_is_a_few_plain_lines():
+    """400 steps with a loss postfix, stderr a pipe (as in a log file): lines, not \\r redraws."""
+    err = subprocess.run([sys.executable, "-c", TRAIN_LIKE], capture_output=True, text=True, timeout=60).stderr
+    assert "\r" not in err and len(err) < 1000, err
+    lines = err.splitlines()
+    assert lines[0].startswith("train: 0/400 step") and lines[-1].startswith("train: 400/400 step"), lines
+
+
+@pytest.mark.parametrize("argv", [["-q", "query", "ds", "SELECT 1"], ["query", "ds", "SELECT 1", "-q"],
+                                  ["query", "-q", "ds", "SELECT 1"], ["query", "ds", "SELECT 1", "--quiet"]])
+def test_quiet_before_or_after_the_verb(argv):
+    assert build_parser().parse_args(argv).quiet is True
+    assert build_parser().parse_args(["query", "ds", "SELECT 1"]).quiet is False
+
+
+def test_version():
+    done = subprocess.run([sys.executable, "-m", "curate.cli", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"curate {curate.__version__}"
