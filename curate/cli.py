@@ -62,7 +62,7 @@ def fetch_options(args):
 
 def cmd_ingest(args) -> None:
     from curate.executors import make_executor
-    from curate.ingest import ingest
+    from curate.ingest import check, ingest
     from curate.ingest.sources import read_folder, read_tar, read_url_list
     from curate.workspace import Workspace
 
@@ -76,8 +76,9 @@ def cmd_ingest(args) -> None:
             raise UserError(f"--tar {args.tar}: no archive matches")
         inputs = [row for archive in archives for row in read_tar(archive)]
     opts = fetch_options(args)
-    ws = Workspace.create(args.dataset)
     params = {"urls": args.urls, "folder": args.folder, "tar": args.tar, "follow_links": args.follow_links}
+    check(inputs, opts, params)
+    ws = Workspace.create(args.dataset)
     summary = ingest(ws, inputs, opts, make_executor(args.scheduler, args.processes_count), params)
     print(json.dumps(summary))
 
@@ -89,7 +90,7 @@ def cmd_embed(args) -> None:
 
     workers = args.processes_count or 1  # one process: the model already uses every core
     summary = embed(Workspace.open(args.dataset), args.embedder, make_executor(args.scheduler, workers), workers)
-    print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_count": summary["index"].get("count")}))
+    print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_images": summary["index"].get("count")}))
 
 
 def cmd_dedupe(args) -> None:
