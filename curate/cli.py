@@ -1,4 +1,4 @@
-"""The `curate` command: every user-facing verb (DESIGN.md section 3)."""
+"""The `curate` command: every user-facing verb (docs/contracts.md section 1)."""
 
 import argparse
 import copy
@@ -325,7 +325,7 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                        description="Caption every stored image: people, faces, bodies, arms, hands and extended "
                                    "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
                                    "only from detectors; what they could not settle is listed under 'uncertain'. "
-                                   "Writes a struct per image (DESIGN.md section 5) plus 'short' and 'dense' "
+                                   "Writes a struct per image (docs/contracts.md section 4) plus 'short' and 'dense' "
                                    "caption strings for training. Shards already captioned are skipped.")
     p.add_argument("dataset")
     p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")

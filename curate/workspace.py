@@ -1,4 +1,4 @@
-"""The dataset workspace (DESIGN.md section 4): one folder holds a dataset's every stage output.
+"""The dataset workspace (docs/contracts.md section 2): one folder holds a dataset's every stage output.
 
 A workspace can come from someone else, so it never follows a symbolic link it did not make:
 a link among its own folders and files (one to /etc, say) would have a stage read or write

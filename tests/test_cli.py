@@ -9,7 +9,7 @@ from curate.cli import main
 from tests.helpers import curate
 
 
-# The command line of DESIGN.md section 3
+# The command line of docs/contracts.md section 1
 DESIGN_VERBS = ("demo", "run", "ingest", "embed", "dedupe", "caption", "shard", "query", "train", "sample", "audit",
                 "bench")
 

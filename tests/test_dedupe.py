@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,6 +86,14 @@ def test_tiers_keep_and_report(dataset, capsys):
     assert table == {k: v for k, v in summary["removed"].items() if v}
     assert summary["images"] == summary["distinct"] + summary["byte_copies"]
     assert summary["distinct"] == summary["kept"] + sum(summary["removed"].values())
+    # the README's kept-images query: one row per kept image, a byte copy's second row left out
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    query = next(line for line in readme.splitlines() if "WHERE d.keep" in line).split('"')[1]
+    capsys.readouterr()
+    assert curate("query", ds, query, "--format", "json") == 0
+    picked = [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(picked) == sorted(r["id"] for r in manifest.read_table(Workspace(ds), "duplicates").to_pylist()
+                                    if r["keep"])
     page = (ds / "reports" / "dedupe.html").read_text()
     assert page.count("<img src='data:image/jpeg;base64,") >= 8 and "kept" in page
 

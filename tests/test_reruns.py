@@ -110,3 +110,26 @@ def test_sample_ids_are_unique_per_setting(model, tmp_path):
         assert curate("sample", model, "--prompt", "a cat", "--seeds", "3", *flags, "--out", out / str(i)) == 0
         ids.add(_samples(out / str(i))[0]["sample_id"])
     assert len(ids) == 5
+
+
+def test_the_same_config_twice_changes_nothing_the_second_time(tmp_path, capsys):
+    import yaml
+
+    from tests.helpers import corpus_folder
+
+    src = corpus_folder(tmp_path / "src", PICTURES, PICTURES)
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(yaml.safe_dump({"dataset": str(tmp_path / "ds"), "stages": {
+        "ingest": {"folder": str(src), "number_sample_per_shard": 2}, "embed": {}, "dedupe": {}, "shard": {},
+        "train": {"out": str(tmp_path / "model"), "steps": 2}, "audit": {},
+        "sample": {"prompt": "a cup of coffee", "seeds": "0-1", "steps": 2, "out": str(tmp_path / "samples")}}}))
+    assert curate("run", config) == 0
+    first = {name: hashes(tmp_path / name) for name in ("ds", "model", "samples")}
+    rows = {t: read_table(Workspace(tmp_path / "ds"), t).to_pylist() for t in ("images", "duplicates", "train_shards")}
+    capsys.readouterr()
+    assert curate("run", config) == 0
+    assert {name: hashes(tmp_path / name) for name in ("ds", "model", "samples")} == first
+    assert {t: read_table(Workspace(tmp_path / "ds"), t).to_pylist() for t in rows} == rows
+    assert len(read_table(Workspace(tmp_path / "samples"), "samples")) == 2
+    said = capsys.readouterr().err
+    assert "curate train:" in said and "curate sample:" in said, said
