@@ -1,6 +1,7 @@
-"""The `curate` command: every user-facing verb (DESIGN.md section 3)."""
+"""The `curate` command: every user-facing verb (docs/contracts.md section 1)."""
 
 import argparse
+import copy
 import dataclasses
 import glob
 import json
@@ -9,6 +10,7 @@ import sys
 
 import curate
 from curate import progress
+from curate.options import COSINE, COUNT, POSITIVE, SHARE, THRESHOLD, integer, number
 from curate.embedders import DEFAULT as DEFAULT_EMBEDDER
 from curate.errors import UserError
 
@@ -18,7 +20,7 @@ log = logging.getLogger("curate")
 def _add_executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="SPEC", help="where per-shard tasks run: 'local' (process pool, "
                    "default), 'local:N' (a Dask LocalCluster of N workers) or 'tcp://host:8786' (a Dask cluster)")
-    p.add_argument("--processes-count", type=int, metavar="N", help="local pool size (default: all cores)")
+    p.add_argument("--processes-count", type=POSITIVE, metavar="N", help="local pool size (default: all cores)")
 
 
 def _add_fetch_args(p: argparse.ArgumentParser) -> None:
@@ -26,27 +28,28 @@ def _add_fetch_args(p: argparse.ArgumentParser) -> None:
 
     d = FetchOptions()
     g = p.add_argument_group("img2dataset options (same names and meaning as img2dataset's)")
-    g.add_argument("--image-size", type=int, default=d.image_size)
+    g.add_argument("--image-size", type=POSITIVE, default=d.image_size)
     g.add_argument("--resize-mode", default=d.resize_mode,
                    choices=["no", "keep_ratio", "keep_ratio_largest", "center_crop", "border"])
     g.add_argument("--resize-only-if-bigger", action=argparse.BooleanOptionalAction, default=d.resize_only_if_bigger)
     g.add_argument("--skip-reencode", action=argparse.BooleanOptionalAction, default=d.skip_reencode,
                    help="keep the original bytes of a JPEG that needs no resize")
     g.add_argument("--encode-format", default=d.encode_format, choices=["jpg", "png", "webp"])
-    g.add_argument("--encode-quality", type=int, default=d.encode_quality)
-    g.add_argument("--min-image-size", type=int, default=d.min_image_size)
-    g.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio)
-    g.add_argument("--thread-count", type=int, default=d.thread_count, help="download threads per process")
-    g.add_argument("--timeout", type=int, default=d.timeout,
+    g.add_argument("--encode-quality", type=integer(0, 100), default=d.encode_quality,
+                   help="JPEG/WebP quality 0-100; PNG compression level 0-9")
+    g.add_argument("--min-image-size", type=COUNT, default=d.min_image_size)
+    g.add_argument("--max-aspect-ratio", type=number(1), default=d.max_aspect_ratio)
+    g.add_argument("--thread-count", type=POSITIVE, default=d.thread_count, help="download threads per process")
+    g.add_argument("--timeout", type=POSITIVE, default=d.timeout,
                    help="seconds per download, whole (connect to last byte; img2dataset's is per socket read)")
-    g.add_argument("--retries", type=int, default=d.retries)
-    g.add_argument("--number-sample-per-shard", type=int, default=d.number_sample_per_shard)
+    g.add_argument("--retries", type=COUNT, default=d.retries)
+    g.add_argument("--number-sample-per-shard", type=POSITIVE, default=d.number_sample_per_shard)
     g.add_argument("--disallowed-header-directives", default=",".join(d.disallowed_header_directives),
                    help="X-Robots-Tag directives that make a URL skipped (comma-separated); '' honours none")
     g.add_argument("--user-agent-token", default=d.user_agent_token)
-    g.add_argument("--max-pixels", type=int, default=d.max_pixels,
+    g.add_argument("--max-pixels", type=POSITIVE, default=d.max_pixels,
                    help="refuse images whose header declares more pixels (decompression bombs)")
-    g.add_argument("--max-bytes", type=int, default=d.max_bytes,
+    g.add_argument("--max-bytes", type=POSITIVE, default=d.max_bytes,
                    help="refuse a body, file or archive member larger than this (bytes)")
 
 
@@ -60,7 +63,7 @@ def fetch_options(args):
 
 def cmd_ingest(args) -> None:
     from curate.executors import make_executor
-    from curate.ingest import ingest
+    from curate.ingest import check, ingest
     from curate.ingest.sources import read_folder, read_tar, read_url_list
     from curate.workspace import Workspace
 
@@ -74,8 +77,9 @@ def cmd_ingest(args) -> None:
             raise UserError(f"--tar {args.tar}: no archive matches")
         inputs = [row for archive in archives for row in read_tar(archive)]
     opts = fetch_options(args)
-    ws = Workspace.create(args.dataset)
     params = {"urls": args.urls, "folder": args.folder, "tar": args.tar, "follow_links": args.follow_links}
+    check(inputs, opts, params)
+    ws = Workspace.create(args.dataset)
     summary = ingest(ws, inputs, opts, make_executor(args.scheduler, args.processes_count), params)
     print(json.dumps(summary))
 
@@ -87,7 +91,7 @@ def cmd_embed(args) -> None:
 
     workers = args.processes_count or 1  # one process: the model already uses every core
     summary = embed(Workspace.open(args.dataset), args.embedder, make_executor(args.scheduler, workers), workers)
-    print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_count": summary["index"].get("count")}))
+    print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_images": summary["index"].get("count")}))
 
 
 def cmd_dedupe(args) -> None:
@@ -130,11 +134,12 @@ def cmd_shard(args) -> None:
 
 def cmd_train(args) -> None:
     from curate.workspace import Workspace
-    from model.train import TrainConfig, train
+    from curate.train_config import TrainConfig
+    from model.train import train
 
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     cfg = TrainConfig(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
-    print(json.dumps(train(Workspace.open(args.dataset), args.out, cfg, resume=args.resume)))
+    print(json.dumps(train(Workspace.open(args.dataset), args.out, cfg, resume=args.resume, overwrite=args.overwrite)))
 
 
 def cmd_sample(args) -> None:
@@ -147,7 +152,7 @@ def cmd_sample(args) -> None:
         except OSError as err:
             raise UserError(f"--prompts {args.prompts}: {err.strerror}") from None
     print(json.dumps(sample(args.model_dir, prompts, parse_seeds(args.seeds), args.out, args.negative,
-                            args.guidance, args.steps, args.scheduler)))
+                            args.guidance, args.steps, args.scheduler, args.overwrite)))
 
 
 def cmd_query(args) -> None:
@@ -187,7 +192,38 @@ def cmd_bench(args) -> None:
     run_bench(args.name, args)
 
 
-class _StrictParser(argparse.ArgumentParser):
+class _HelpFormatter(argparse.HelpFormatter):
+    """--help shows each option's default where it has one and its help does not already say."""
+
+    def _format_action(self, action):
+        if action.help is None and _shows_default(action):  # argparse lists no line for an option without help
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        return text + " (default: %(default)s)" if _shows_default(action) and "default" not in text else text
+
+
+def _shows_default(action) -> bool:
+    return (bool(action.option_strings) and action.default not in (None, "", argparse.SUPPRESS)
+            and not isinstance(action.default, bool))
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every verb's parser (subparsers take the class of their parent): defaults in --help, and a
+    bad argument is one line and exit 2, like every other error a user can make."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _StrictParser(_Parser):
     """For options read from a config file: argparse's complaint becomes a UserError (one line,
     exit 2) instead of a usage message about a command line nobody typed."""
 
@@ -196,7 +232,7 @@ class _StrictParser(argparse.ArgumentParser):
 
 
 def build_parser(strict: bool = False) -> argparse.ArgumentParser:
-    parser = (_StrictParser if strict else argparse.ArgumentParser)(
+    parser = (_StrictParser if strict else _Parser)(
         prog="curate",
         description="Assemble text-to-image training sets and check that a model trained on them does not copy: "
                     "ingest, embed, dedupe, caption and shard images, query their Parquet manifests with DuckDB, "
@@ -270,14 +306,14 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                        epilog="Thresholds are calibrated on a labelled near-duplicate set: README 'Dedupe'.")
     p.add_argument("dataset")
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="whose vectors to compare (default: %(default)s)")
-    p.add_argument("--threshold", type=float, default=d.semantic, help="semantic cosine (default: %(default)s)")
-    p.add_argument("--candidate-threshold", type=float, default=d.candidate,
+    p.add_argument("--threshold", type=THRESHOLD, default=d.semantic, help="semantic cosine (default: %(default)s)")
+    p.add_argument("--candidate-threshold", type=THRESHOLD, default=d.candidate,
                    help="pairs below this cosine are never considered (default: %(default)s)")
-    p.add_argument("--perceptual-bits", type=int, default=d.phash_radius,
+    p.add_argument("--perceptual-bits", type=integer(0, 64), default=d.phash_radius,
                    help="pHash Hamming radius (default: %(default)s)")
-    p.add_argument("--dhash-bits", type=int, default=d.dhash_radius,
+    p.add_argument("--dhash-bits", type=integer(0, 64), default=d.dhash_radius,
                    help="dHash Hamming radius that must confirm a pHash match (default: %(default)s)")
-    p.add_argument("--pixel-region", type=int, default=d.pixel_region,
+    p.add_argument("--pixel-region", type=integer(0, 4096), default=d.pixel_region,
                    help="largest region, in pixels of 64x64 thumbnails, on which two aligned images may disagree "
                         "and still be duplicates (default: %(default)s)")
     p.add_argument("--keep", default="largest", choices=["largest", "earliest"],
@@ -292,7 +328,7 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                        description="Caption every stored image: people, faces, bodies, arms, hands and extended "
                                    "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
                                    "only from detectors; what they could not settle is listed under 'uncertain'. "
-                                   "Writes a struct per image (DESIGN.md section 5) plus 'short' and 'dense' "
+                                   "Writes a struct per image (docs/contracts.md section 4) plus 'short' and 'dense' "
                                    "caption strings for training. Shards already captioned are skipped.")
     p.add_argument("dataset")
     p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")
@@ -307,6 +343,7 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_caption)
 
     from curate.shard import DEFAULT_SET, PER_SHARD
+    from curate.train_config import TrainConfig
 
     p = sub.add_parser("shard", help="curated WebDataset training shards of the images a query picks",
                        description="Write the stored images that pass --where (status ok, one per distinct image, "
@@ -320,9 +357,10 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    help="over the columns of images, plus keep, cluster_size (dedupe) and people, faces, hands, "
                         "fingers, text_in_image (captions); default: all")
     p.add_argument("--name", default=DEFAULT_SET, help="the set: shards/<name>/ (default: %(default)s)")
-    p.add_argument("--per-shard", type=int, help=f"images per tar (default: the set's, else {PER_SHARD})")
+    p.add_argument("--per-shard", type=integer(1, 9999), help=f"images per tar (default: the set's, else {PER_SHARD})")
     p.set_defaults(fn=cmd_shard)
 
+    t = TrainConfig()
     p = sub.add_parser("train", help="train the bundled text-to-image model on curated shards picked by a query",
                        description="Train CuratePipeline (diffusers UNet + frozen MiniLM text encoder) on a curated "
                                    "shard set: the one --where selects (cut first, as `curate shard` does, when it "
@@ -330,24 +368,27 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                                    "with a model card, loss.png and checkpoints/.",
                        epilog="example: curate train DATASET --out model --where \"width >= 256\" --steps 2000")
     p.add_argument("dataset")
-    p.add_argument("--out", required=True, metavar="MODEL_DIR")
+    p.add_argument("--out", required=True, metavar="MODEL_DIR", help="the model folder (relative to the current folder)")
     p.add_argument("--where", metavar="SQL_PREDICATE",
                    help="as for `curate shard`; default: the query the shard set was cut with, else all")
-    p.add_argument("--shards", metavar="NAME", help=f"the shard set to train on (default: {DEFAULT_SET})")
-    p.add_argument("--preset", choices=["tiny", "small", "base"], help="model size (default: tiny, for CPU)")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--resolution", type=int, help="pixels (default: the preset's)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--grad-accum", type=int, help="micro-batches per optimizer step (default: 1)")
-    p.add_argument("--caption-dropout", type=float, help="share of captions replaced by '' (default: 0.1)")
-    p.add_argument("--dense-ratio", type=float, help="share of dense (vs short) captions (default: 0.5)")
-    p.add_argument("--ema-decay", type=float)
-    p.add_argument("--checkpoint-every", type=int, metavar="N")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--text-encoder", help="minilm (default, bundled weights) or a local transformers folder")
+    p.add_argument("--shards", metavar="NAME", default=t.shards, help="the shard set to train on")
+    p.add_argument("--preset", choices=["tiny", "small", "base"], default=t.preset, help="model size (tiny: for CPU)")
+    p.add_argument("--steps", type=POSITIVE, default=t.steps)
+    p.add_argument("--resolution", type=integer(8), help="pixels (default: the preset's)")
+    p.add_argument("--batch-size", type=POSITIVE, help="images per micro-batch (default: the preset's)")
+    p.add_argument("--learning-rate", type=number(0, low_open=True), help="(default: the preset's)")
+    p.add_argument("--grad-accum", type=POSITIVE, default=t.grad_accum, help="micro-batches per optimizer step")
+    p.add_argument("--caption-dropout", type=SHARE, default=t.caption_dropout, help="share of captions replaced by ''")
+    p.add_argument("--dense-ratio", type=SHARE, default=t.dense_ratio, help="share of dense (vs short) captions")
+    p.add_argument("--ema-decay", type=number(0, 1, high_open=True), default=t.ema_decay)
+    p.add_argument("--checkpoint-every", type=POSITIVE, metavar="N", default=t.checkpoint_every)
+    p.add_argument("--seed", type=COUNT, default=t.seed)
+    p.add_argument("--text-encoder", default=t.text_encoder, help="minilm (bundled weights) or a local transformers folder")
     p.add_argument("--vae", metavar="LOCAL_DIR", help="a diffusers AutoencoderKL folder: train in latent space")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in MODEL_DIR")
+    rerun = p.add_mutually_exclusive_group()
+    rerun.add_argument("--resume", action="store_true", help="continue from the last checkpoint in MODEL_DIR")
+    rerun.add_argument("--overwrite", action="store_true",
+                       help="replace a model in MODEL_DIR trained on other inputs (without it: refused)")
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("sample", help="images from a trained model: prompts x seeds, contact sheet",
@@ -357,12 +398,14 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt")
     src.add_argument("--prompts", metavar="FILE", help="one prompt per line")
-    p.add_argument("--seeds", default="0-3", help="A-B, N or a comma list (default: 0-3)")
+    p.add_argument("--seeds", default="0-3", help="A-B, N or a comma list")
     p.add_argument("--negative", default="", help="negative prompt")
-    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
-    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--guidance", type=number(0), default=3.0, help="classifier-free guidance scale")
+    p.add_argument("--steps", type=integer(1, 1000), default=50, help="denoising steps")
     p.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the samples folder (relative to the current folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace samples of another model, prompts, seeds or settings in OUT (without it: refused)")
     p.set_defaults(fn=cmd_sample)
 
     from curate.audit import K as AUDIT_K
@@ -386,12 +429,12 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                         "from it are shown beside) or every image in the index (default: %(default)s)")
     p.add_argument("--model", metavar="DIR",
                    help="the model the samples came from (default: the one manifests/samples names)")
-    p.add_argument("--k", type=int, default=AUDIT_K, help="nearest training images compared per sample (default: %(default)s)")
-    p.add_argument("--copy-tile-l2", type=float, default=d.copy_tile_l2,
+    p.add_argument("--k", type=integer(1, 1000), default=AUDIT_K, help="nearest training images compared per sample (default: %(default)s)")
+    p.add_argument("--copy-tile-l2", type=number(0), default=d.copy_tile_l2,
                    help="tiled L2 at or below which a sample is a copy (default: %(default)s)")
-    p.add_argument("--copy-similarity", type=float, default=d.copy_similarity,
+    p.add_argument("--copy-similarity", type=COSINE, default=d.copy_similarity,
                    help="cosine a copy needs as well (default: %(default)s)")
-    p.add_argument("--near-similarity", type=float, default=d.near_similarity,
+    p.add_argument("--near-similarity", type=COSINE, default=d.near_similarity,
                    help="cosine from which a sample is near (default: %(default)s)")
     p.add_argument("--no-text-noise", action="store_true",
                    help="skip the model-side score (first-step text-conditional noise norm)")
@@ -412,11 +455,11 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     from curate.bench import BENCHES
 
     p.add_argument("name", choices=list(BENCHES))
-    p.add_argument("--urls", type=int, default=2000, help="ingest: size of the loopback URL list")
+    p.add_argument("--urls", type=POSITIVE, default=2000, help="ingest: size of the loopback URL list")
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
-    p.add_argument("--steps", type=int, default=40, help="train: steps per round")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
+    p.add_argument("--steps", type=POSITIVE, default=40, help="train: steps per round")
+    p.add_argument("--rounds", type=POSITIVE, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
     for verb in sub.choices.values():  # -q after the verb as well as before it
         verb.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet_help)
@@ -424,7 +467,10 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a bad argument (one line, exit 2): returned like any other end
+        return done.code
     progress.setup(args.quiet)
     try:
         args.fn(args)

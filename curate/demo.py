@@ -87,7 +87,8 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()
     print(f"\ncurate demo: dataset in {ws.root} ({time.monotonic() - started:.0f} s)")
     print("  images:  " + ", ".join(f"{r['n']} {r['status']}" for r in status))
-    print(f"  dedupe:  {deduped['kept']} of {deduped['images']} kept; removed "
+    print(f"  dedupe:  {deduped['kept']} of {deduped['distinct']} distinct images kept "
+          f"({deduped['byte_copies']} byte copies among the {deduped['images']}); removed "
           + ", ".join(f"{n} {tier}" for tier, n in deduped["removed"].items()))
     print(f"  report:  {report}  (the largest duplicate clusters, side by side)")
     print(f"  captions: {captioned['captions']} images; {sheet}  (boxes drawn on the images). A few:")

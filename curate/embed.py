@@ -107,4 +107,6 @@ def embed(ws: Workspace, embedder_name: str, executor, workers: int) -> dict:
                 progress.update()
         meta = index.update(ws, embedder_name)
         run.add(rows_in=len(shards), rows_out=vectors)
-    return {"embedder": embedder_name, "shards_embedded": len(todo), "vectors": vectors, "index": meta}
+    # vectors_written: rows added to manifests/embeddings (one per distinct image of each shard);
+    # the index holds one vector per distinct image of the dataset (byte copies in two shards once)
+    return {"embedder": embedder_name, "shards_embedded": len(todo), "vectors_written": vectors, "index": meta}

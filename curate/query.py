@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -99,12 +100,22 @@ def run_query(ws: Workspace, sql: str, fmt: str = "table", out=None) -> None:
             raise UserError("--format parquet needs --out FILE")
         pq.write_table(table, out)
     elif fmt == "csv":
-        pacsv.write_csv(table, out or sys.stdout.buffer)
+        pacsv.write_csv(_flat(table), out or sys.stdout.buffer)
     elif fmt == "json":
         lines = "".join(json.dumps(row, default=str) + "\n" for row in table.to_pylist())
         _write_text(lines, out)
     else:
         _write_text(str(duckdb.from_arrow(table)), out)
+
+
+def _flat(table: pa.Table) -> pa.Table:
+    """CSV holds no structs or lists (the caption record, a vector): those cells become JSON text."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            text = pa.array([None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()],
+                            pa.string())
+            table = table.set_column(i, pa.field(field.name, pa.string()), text)
+    return table
 
 
 def _write_text(text: str, out) -> None:

@@ -138,24 +138,40 @@ def cut(ws: Workspace, where: str | None = None, name: str = DEFAULT_SET, per_sh
 
     The dataset lock covers the selection too: manifests changing under it would make the plan
     lie. (`curate train` holds the same lock around its call, for the whole run.)"""
+    with ws.lock():
+        where, planned, per_shard = _resolve(ws, where, name, per_shard)
+        return _cut(ws, where, name, planned, per_shard)
+
+
+def preview(ws: Workspace, where: str | None = None, name: str = DEFAULT_SET) -> dict:
+    """What `cut` would make of the set (its query, size and fingerprint), writing nothing: a
+    stage that may refuse (`curate train` on another selection) checks this first, so a refusal
+    leaves the set as it was."""
+    with ws.lock():
+        where, planned, per_shard = _resolve(ws, where, name, None)
+        rows = select(ws, where)
+        return {"set": name, "where": where, "images": len(rows), "fingerprint": _fingerprint(rows, per_shard)}
+
+
+def _resolve(ws: Workspace, where: str | None, name: str, per_shard: int | None) -> tuple[str, dict, int]:
+    """The query and tar size a cut uses (defaults from the set's plan), and the plan."""
     _check_name(name)
     if where is not None:
         predicate(where)  # refused before anything runs
-    with ws.lock():
-        planned = plan(ws, name) or {}
-        if where is None and planned.get("where"):
-            where = planned["where"]
-            try:  # a plan.json may come with a dataset someone sent: it is checked like a --where
-                predicate(where)
-            except UserError as err:
-                raise UserError(f"{ws.shards / name / 'plan.json'}: {err}") from None
-        return _cut(ws, "true" if where is None else where, name, planned, per_shard)
-
-
-def _cut(ws: Workspace, where: str, name: str, planned: dict, per_shard: int | None) -> dict:
+    planned = plan(ws, name) or {}
+    if where is None and planned.get("where"):
+        where = planned["where"]
+        try:  # a plan.json may come with a dataset someone sent: it is checked like a --where
+            predicate(where)
+        except UserError as err:
+            raise UserError(f"{ws.shards / name / 'plan.json'}: {err}") from None
     per_shard = planned.get("per_shard", PER_SHARD) if per_shard is None else per_shard
     if not 0 < per_shard < 10_000:  # keys are <tar number><4-digit position>
         raise UserError(f"--per-shard {per_shard}: between 1 and 9999")
+    return "true" if where is None else where, planned, per_shard
+
+
+def _cut(ws: Workspace, where: str, name: str, planned: dict, per_shard: int) -> dict:
     rows = select(ws, where)
     fingerprint = _fingerprint(rows, per_shard)
     chunks = [rows[i:i + per_shard] for i in range(0, len(rows), per_shard)]

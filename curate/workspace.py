@@ -1,4 +1,4 @@
-"""The dataset workspace (DESIGN.md section 4): one folder holds a dataset's every stage output.
+"""The dataset workspace (docs/contracts.md section 2): one folder holds a dataset's every stage output.
 
 A workspace can come from someone else, so it never follows a symbolic link it did not make:
 a link among its own folders and files (one to /etc, say) would have a stage read or write
@@ -28,7 +28,9 @@ class Workspace:
     @classmethod
     def create(cls, path) -> "Workspace":
         ws = cls(Path(path).resolve())
-        ws.root.mkdir(parents=True, exist_ok=True)
+        if not ws.root.parent.is_dir():  # a mistyped path would otherwise grow a tree of folders somewhere
+            raise UserError(f"{path}: its parent folder {ws.root.parent} does not exist; create it first")
+        ws.root.mkdir(exist_ok=True)
         ws.check_tree()
         for sub in (ws.raw, ws.manifests, ws.index, ws.shards):
             sub.mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 -- version: 1
 -- Images made by `curate sample`, one row per (prompt, seed); lives in the sample output folder.
 CREATE TABLE samples (
-    sample_id VARCHAR,        -- also the PNG's file name (without .png)
+    sample_id VARCHAR,        -- hash of (model weights, prompt, negative, seed, steps, scheduler, guidance); also the PNG's name
     prompt VARCHAR,
     negative VARCHAR,
     seed BIGINT,

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 import time
 from pathlib import Path
 
@@ -26,45 +27,18 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DConditionModel
 from diffusers.training_utils import EMAModel
 
-from curate import shard, training_set
+from curate import reruns, shard, training_set
 from curate.errors import UserError
 from curate.progress import bar
+from curate.train_config import TrainConfig
 from curate.workspace import Workspace
 from model import data
 from model.pipeline import MAX_TOKENS, CuratePipeline
-from model.presets import PRESETS, unet_config
+from model.presets import unet_config
 from model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    preset: str = "tiny"
-    where: str | None = None           # default: the query the shard set was cut with, else all
-    shards: str = shard.DEFAULT_SET    # the curated shard set to cut (or keep) and train on
-    steps: int = 1000
-    resolution: int | None = None      # default: the preset's
-    batch_size: int | None = None      # default: the preset's
-    learning_rate: float | None = None  # default: the preset's
-    grad_accum: int = 1
-    caption_dropout: float = 0.1
-    dense_ratio: float = 0.5
-    ema_decay: float = 0.999
-    checkpoint_every: int = 500
-    seed: int = 0
-    text_encoder: str = "minilm"
-    vae: str | None = None
-    data_workers: int = 1
-
-    def resolved(self) -> "TrainConfig":
-        if self.preset not in PRESETS:
-            raise UserError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
-        p = PRESETS[self.preset]
-        return dataclasses.replace(self, resolution=self.resolution or p["resolution"],
-                                   batch_size=self.batch_size or p["batch_size"],
-                                   learning_rate=self.learning_rate or p["learning_rate"])
 
 
 class CaptionCache:
@@ -198,20 +172,66 @@ Training settings:
 """)
 
 
-def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
+RECORD = "training.json"  # in the model folder: the inputs it was trained from, and the run's summary
+OURS = ("model_index.json", "checkpoints", RECORD)  # what makes a folder a curate model
+
+
+def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False, overwrite: bool = False) -> dict:
+    """Train into `out`, a function of the shard set and the settings: a finished model of the
+    same inputs is kept as it is; one of other inputs is refused unless `overwrite` (train again
+    from scratch) or `resume` (continue its checkpoints, e.g. to more --steps)."""
+    if resume and overwrite:
+        raise UserError("--resume continues the checkpoints that --overwrite would delete; give one of them")
     cfg = cfg.resolved()
+    out = Path(out)
     with ws.lock():  # held for the whole run: a `curate shard` must not replace the set being read
-        return _train(ws, Path(out), cfg, resume)
+        # Everything that can refuse runs before the set is cut: a refusal changes nothing.
+        shards = shard.preview(ws, cfg.where, cfg.shards)
+        cfg = dataclasses.replace(cfg, where=shards["where"])
+        inputs = {"shards_fingerprint": shards["fingerprint"], "config": cfg.inputs()}
+        recorded = _check_out(out, inputs, resume, overwrite)
+        if recorded is not None:
+            reruns.nothing_to_do("train", f"{out} was trained on the same shard set with the same settings")
+            return recorded["result"] | {"up_to_date": True}
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
+        if resume and resumed is None:
+            log.info("no checkpoint in %s: starting from scratch", out)
+        if overwrite and out.exists():
+            shutil.rmtree(out)
+        shard.cut(ws, cfg.where, cfg.shards)  # the set previewed: the lock kept the manifests as they were
+        result = _train(ws, out, cfg, shards["fingerprint"], resumed, device)
+        reruns.write_record(out / RECORD, inputs, result)
+        return result
 
 
-def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
-    # Training reads a curated shard set: cut it here when it is missing or stale (a no-op when
-    # `curate shard` already cut it for the same query and manifests).
-    shards = shard.cut(ws, cfg.where, cfg.shards)
-    cfg = dataclasses.replace(cfg, where=shards["where"])
+def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict | None:
+    """The record of `out` when it is a finished model of these inputs; None when training may
+    go on; a refusal otherwise."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return None
+    if not out.is_dir() or not any((out / name).exists() for name in OURS):
+        raise UserError(f"--out {out} is not empty and holds no curate model; train into a new or empty folder")
+    if overwrite:
+        return None
+    recorded = reruns.read_record(out / RECORD)
+    if recorded is not None and recorded["inputs"] == inputs:
+        return recorded
+    if resume:
+        return None  # the checkpoints say whether they fit (_resume_state)
+    if recorded is not None:
+        changed = ", ".join(reruns.differences(recorded["inputs"], inputs))
+        raise UserError(f"{out} was trained on other inputs ({changed} differ); --overwrite to train it again, "
+                        "--resume to continue its checkpoints (more --steps), or another --out")
+    if (out / "model_index.json").exists():
+        raise UserError(f"{out} holds a model that records no training inputs; --overwrite to train it again, "
+                        "or another --out")
+    raise UserError(f"{out} holds the checkpoints of an unfinished run; --resume to continue it, --overwrite to "
+                    "start again, or another --out")
+
+
+def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed: dict | None, device: str) -> dict:
     samples = data.load(ws, cfg.shards)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None  # before the slow loads
     tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
     vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
     scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
@@ -235,8 +255,6 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
                             "resume with the settings of that run, or train into a new --out") from None
         step, losses = resumed["step"], resumed["losses"]
         log.info("resuming from step %d", step)
-    elif resume:
-        log.info("no checkpoint in %s: starting from scratch", out)
     stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
@@ -284,7 +302,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
-                                       "shards_fingerprint": shards["fingerprint"]})
+                                       "shards_fingerprint": fingerprint})
     timed = step - timing["first"]
     seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
     ema.copy_to(unet.parameters())
@@ -293,6 +311,6 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
     pipeline.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
-    training_set.write(out, ws, cfg.shards, shards["fingerprint"])
+    training_set.write(out, ws, cfg.shards, fingerprint)
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
             "seconds_per_step": seconds_per_step}

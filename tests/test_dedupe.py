@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +53,12 @@ def _clusters(ds):
     return {n: rows[i] for i, ns in names.items() for n in ns}, names
 
 
+def _kinds(ds) -> dict:
+    """SELECT kind, count(*) FROM duplicates GROUP BY 1, as a user asks it."""
+    rows = manifest.read_table(Workspace(ds), "duplicates").to_pylist()
+    return {k: sum(r["kind"] == k for r in rows) for k in {r["kind"] for r in rows}}
+
+
 def test_tiers_keep_and_report(dataset, capsys):
     ds, photos = dataset
     assert curate("dedupe", ds, "--report") == 0
@@ -72,7 +79,21 @@ def test_tiers_keep_and_report(dataset, capsys):
     # distinct photos stay apart
     kept = [r for r in by_name.values() if r["keep"]]
     assert len({r["cluster"] for r in kept}) == len(photos)
-    assert summary["removed"]["exact"] >= 2 and sum(summary["removed"].values()) == 5  # the five copies
+    # the five copies: one byte copy (shares its original's id) and four distinct images removed,
+    # each summary count matching the table's
+    assert summary["byte_copies"] == 1 and sum(summary["removed"].values()) == 4
+    table = {k: v for k, v in _kinds(ds).items() if k}
+    assert table == {k: v for k, v in summary["removed"].items() if v}
+    assert summary["images"] == summary["distinct"] + summary["byte_copies"]
+    assert summary["distinct"] == summary["kept"] + sum(summary["removed"].values())
+    # the README's kept-images query: one row per kept image, a byte copy's second row left out
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    query = next(line for line in readme.splitlines() if "WHERE d.keep" in line).split('"')[1]
+    capsys.readouterr()
+    assert curate("query", ds, query, "--format", "json") == 0
+    picked = [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(picked) == sorted(r["id"] for r in manifest.read_table(Workspace(ds), "duplicates").to_pylist()
+                                    if r["keep"])
     page = (ds / "reports" / "dedupe.html").read_text()
     assert page.count("<img src='data:image/jpeg;base64,") >= 8 and "kept" in page
 

@@ -52,7 +52,7 @@ def test_options_chain_and_the_scheduler_reaches_per_shard_stages(tmp_path):
 @pytest.mark.parametrize("stages,top,needle", [
     ({"scrape": {}}, {}, "unknown stage 'scrape'"),
     ({"ingest": {"folder": "x", "colour": "blue"}}, {}, "stages.ingest: unknown option 'colour'"),
-    ({"ingest": {"folder": "x", "image_size": "big"}}, {}, "invalid int value: 'big'"),
+    ({"ingest": {"folder": "x", "image_size": "big"}}, {}, "expected an integer, not 'big'"),
     ({"ingest": {}}, {}, "one of the arguments --urls --folder --tar is required"),
     ({"caption": {"report": "yes"}}, {}, "is a switch"),
     ({"sample": {"prompt": "a cat", "out": "s"}}, {}, "needs model_dir"),

@@ -97,7 +97,7 @@ def test_a_changed_query_replaces_the_set_and_named_sets_coexist(dataset, tmp_pa
     (["--where", "nonsense_column > 1"], "query failed"),
     (["--where", "false"], "selects no images"),
     (["--name", "../elsewhere"], "letters, digits"),
-    (["--per-shard", "0"], "between 1 and 9999"),
+    (["--per-shard", "0"], "out of range: >= 1 and <= 9999"),
 ])
 def test_bad_input_is_one_line_exit_2(dataset, capsys, args, needle):
     assert curate("shard", dataset, *args) == 2

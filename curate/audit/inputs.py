@@ -32,6 +32,11 @@ def read_samples(folder) -> list[SampleImage]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"--samples {folder}: no such folder")
+    if (folder / "model_index.json").exists():  # its loss.png is no sample
+        raise UserError(f"--samples {folder} is a model folder, not samples; run `curate sample {folder} --prompt ... "
+                        "--out SAMPLES` and audit SAMPLES")
+    if (folder / "manifests" / "images").is_dir():
+        raise UserError(f"--samples {folder} is a dataset, not samples; audit the folder `curate sample --out` wrote")
     rows = manifest.read_table(Workspace(folder), "samples").to_pylist()
     if rows:
         samples = [SampleImage(r["sample_id"], folder / r["path"], r["prompt"], r["seed"], r["steps"], r["scheduler"],

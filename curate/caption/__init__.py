@@ -1,6 +1,6 @@
-"""`curate caption`: a hierarchical caption per stored image (manifests/captions, DESIGN.md
-section 5), one partition per raw shard, grounded in detectors; a VLM, when given, writes only
-the summary and never overrides a detector's count."""
+"""`curate caption`: a hierarchical caption per stored image (manifests/captions, the record of
+docs/contracts.md section 4), one partition per raw shard, grounded in detectors; a VLM, when
+given, writes only the summary and never overrides a detector's count."""
 
 import functools
 import logging

@@ -1,4 +1,4 @@
-"""Facts -> the caption record (DESIGN.md section 5) and its two training strings.
+"""Facts -> the caption record (docs/contracts.md section 4) and its two training strings.
 
 `short` is one sentence naming the medium and the main subjects with their counts, then the
 image's own text (alt-text) merged after a colon, then text read in the image; `dense` states
@@ -176,7 +176,7 @@ def dense(record: dict) -> str:
 
 
 def record(facts: Facts, original: str | None, summary: str | None, provenance: dict) -> dict:
-    """The caption struct of DESIGN.md section 5."""
+    """The caption struct of docs/contracts.md section 4."""
     data = plain(facts)
     out = {
         "summary": None,

@@ -1,4 +1,4 @@
-"""The caption record of DESIGN.md section 5, as dataclasses.
+"""The caption record of docs/contracts.md section 4, as dataclasses.
 
 Boxes are [x0, y0, x1, y1] in pixels of the stored image. Every number here was measured by a
 detector; what no detector settled is a line in `uncertain`, never a guess.

@@ -130,8 +130,8 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
         } for k in range(n)]
         manifest.write_partition(ws, "duplicates", PARTITION, rows)
         run.add(rows_in=int(stored.copies.sum()), rows_out=len(rows))
-    # Byte-identical copies of a kept image count as exact; a dropped image takes its copies along.
-    removed = {name: sum(r["copies"] for r in rows if r["kind"] == name) for name in TIERS}
-    removed["exact"] += sum(r["copies"] - 1 for r in rows if r["keep"])
-    return {"images": int(stored.copies.sum()), "distinct": n, "kept": int(sum(r["keep"] for r in rows)),
-            "removed": removed, "search": edges.params}
+    # Each count is of one thing: images rows = distinct images + byte copies (rows sharing an id),
+    # distinct = kept + removed, and removed counts manifests/duplicates rows by kind.
+    images = int(stored.copies.sum())
+    return {"images": images, "byte_copies": images - n, "distinct": n, "kept": int(sum(r["keep"] for r in rows)),
+            "removed": {name: sum(r["kind"] == name for r in rows) for name in TIERS}, "search": edges.params}

@@ -33,7 +33,8 @@ def write_report(ws: Workspace, summary: dict, max_clusters: int = 40) -> Path:
             data[(shard, key)] = blob
     parts = [f"<!doctype html><meta charset=utf-8><title>curate dedupe: {html.escape(ws.root.name)}</title>",
              f"<style>{STYLE}</style><h1>Duplicate clusters in {html.escape(str(ws.root))}</h1>",
-             f"<p>{summary['images']} images, {summary['distinct']} distinct, {summary['kept']} kept. Removed by tier: "
+             f"<p>{summary['images']} images ({summary['byte_copies']} byte copies of another), {summary['distinct']} "
+             f"distinct, {summary['kept']} kept. Distinct images removed by tier: "
              + ", ".join(f"{k} {v}" for k, v in summary["removed"].items())
              + f". The {len(largest)} largest clusters; the kept member has a green frame.</p>"]
     for group in largest:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate import manifest
+from curate.errors import UserError
 from curate.ingest import records
 from curate.ingest.fetch import PLAN_COLUMNS, FetchOptions, ingest_shard, input_path, make_resizer
 from curate.progress import bar
@@ -46,9 +47,18 @@ def plan(ws: Workspace, inputs: list[dict], per_shard: int) -> int:
     return len(new)
 
 
+def check(inputs: list[dict], opts: FetchOptions, params: dict) -> None:
+    """Refuse, before any folder is made, what would fetch nothing or fail later: a bad option
+    combination, or a source with no inputs."""
+    make_resizer(opts)
+    if not inputs:
+        given = " ".join(f"--{k} {v}" for k, v in params.items() if k in ("urls", "folder", "tar") and v)
+        raise UserError(f"{given}: no inputs in it (no URLs, images or archive members); nothing to ingest")
+
+
 def ingest(ws: Workspace, inputs: list[dict], opts: FetchOptions, executor, params: dict) -> dict:
     """Plan inputs into shards and fetch every shard that has no images partition yet."""
-    make_resizer(opts)  # a bad option combination fails here, before any planning
+    check(inputs, opts, params)
     with ws.lock(), manifest.run(ws, "ingest", {**params, **dataclasses.asdict(opts)}) as run:
         new = plan(ws, inputs, opts.number_sample_per_shard)
         todo = [s for s in planned_shards(ws) if not ws.partition("images", s).exists()]
@@ -63,6 +73,8 @@ def ingest(ws: Workspace, inputs: list[dict], opts: FetchOptions, executor, para
                 status.update(pq.read_table(ws.partition("images", shard), columns=["status"]).column("status").to_pylist())
                 progress.update()
         run.add(rows_in=len(inputs), rows_out=rows)
-    # like img2dataset's stats: what became of the rows this run wrote, by status
-    return {"inputs": len(inputs), "new": new, "shards_fetched": len(todo), "rows_written": rows,
-            "status": dict(status.most_common())}
+    # inputs = inputs_known (in a shard plan already: skipped) + inputs_planned (new shards now);
+    # rows_written counts the images rows of every shard fetched, a resumed run's earlier plans
+    # too; status, like img2dataset's stats, what became of the rows this run wrote
+    return {"inputs": len(inputs), "inputs_known": len(inputs) - new, "inputs_planned": new,
+            "shards_fetched": len(todo), "rows_written": rows, "status": dict(status.most_common())}
