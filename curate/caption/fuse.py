@@ -24,7 +24,7 @@ MIN_OBJECT_PX = 12       # an object box smaller than this (longest side) is too
 NEAR_DUPLICATE = 0.6     # a pose or face overlapping a person box this much is the same person
 SURE_BOX = 0.65          # a box under this score whose crop gives its class under REJECTED is not counted
 REJECTED = 0.02
-NOT_MINE = 0.1          # a crop giving the box's class less than this may rename it
+NOT_MINE = 0.1           # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 
 
@@ -58,32 +58,16 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
     groups: dict[str, list[tuple]] = {}
     animals = set()
     for i, d in enumerate(seen.detections):
-        probs, fine = seen.crop_probs.get(i), None
-        if probs is None and d.name == "person":
-            continue
-        other = imagenet.crop_other(probs, d.name) if probs is not None else None
-        agree = probs is not None and imagenet.family(probs, d.name) >= imagenet.AGREE_SCORE
+        probs = seen.crop_probs.get(i)
         if d.name == "person":
+            other = imagenet.crop_other(probs, d.name) if probs is not None else None
             if other is None or other[0].kind != "animal" or _has_face(seen, d.box):
                 continue
-            animals.add(i)
-        if other and not agree and imagenet.family(probs, d.name) < NOT_MINE and (
-                imagenet.knows(d.name) or d.name == "person"):
-            if d.score < COUNT_SCORE and (other[1] < imagenet.SURE_SCORE or d.name == "person"):
-                f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {other[0].noun} to the image "
-                                   f"classifier ({other[1]:.2f}): not counted")
-                continue
-            f.uncertain.append(f"the detector's {d.name} at {d.box} ({d.score:.2f}) is {other[0].noun} to the image "
-                               f"classifier ({other[1]:.2f}): named so")
-            d = Detection(imagenet.kind_of(other[0]), d.box, d.score)
-            fine = other[0].noun if other[0].noun != d.name else None
-            agree = True
-        elif probs is not None:
-            fine = imagenet.crop_name(probs, d.name)
-            if d.score < SURE_BOX and imagenet.knows(d.name) and imagenet.family(probs, d.name) < REJECTED:
-                f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) that the image classifier "
-                                   "does not see in it: not counted")
-                continue
+            animals.add(i)  # not a person, whether or not it counts as the animal
+        judged = _second_opinion(d, probs, f)
+        if judged is None or judged[0].name == "person":
+            continue
+        d, fine, agree = judged
         if _counted(d, f, agree, d.name in seen.tiled):
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(_area(d.box) for d, _ in kv[1])):
@@ -94,6 +78,33 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
     if seen.label_probs is not None:
         f.labels = imagenet.labels(seen.label_probs)
     return animals
+
+
+def _second_opinion(d: Detection, probs, f: Facts) -> tuple[Detection, str | None, bool] | None:
+    """The ImageNet head's vote on a box's crop: the box (renamed where the head is sure of
+    another kind of thing), its fine name, and whether the head confirms it; None where the
+    box is not counted at all (noted in `uncertain`)."""
+    if probs is None:
+        return d, None, False
+    mine = imagenet.family(probs, d.name)
+    if mine >= imagenet.AGREE_SCORE:
+        return d, imagenet.crop_name(probs, d.name), True
+    other = imagenet.crop_other(probs, d.name)
+    if other and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
+        noun, p = other[0].noun, other[1]
+        if d.score < COUNT_SCORE and (p < imagenet.SURE_SCORE or d.name == "person"):
+            f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {noun} to the image classifier "
+                               f"({p:.2f}): not counted")
+            return None
+        f.uncertain.append(f"the detector's {d.name} at {d.box} ({d.score:.2f}) is {noun} to the image classifier "
+                           f"({p:.2f}): named so")
+        renamed = Detection(imagenet.kind_of(other[0]), d.box, d.score)
+        return renamed, noun if noun != renamed.name else None, True
+    if d.score < SURE_BOX and imagenet.knows(d.name) and mine < REJECTED:
+        f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) that the image classifier does not "
+                           "see in it: not counted")
+        return None
+    return d, imagenet.crop_name(probs, d.name), False
 
 
 def _has_face(seen: Seen, box) -> bool:
