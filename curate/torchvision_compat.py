@@ -26,6 +26,9 @@ def _forget_torchvision() -> None:
 
 def install() -> None:
     global _library
+    from curate import torchvision_hook
+
+    torchvision_hook.uninstall()  # imported first (conftest, the CLI), the repair runs here, not lazily
     try:
         import torchvision  # noqa: F401
         return

@@ -40,6 +40,11 @@ class _RepairOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__spec__, module.__loader__ = self._real, self._real.loader  # the import system set ours
 
 
+def uninstall() -> None:
+    """Take the finder off: the repair about to import torchvision itself must not meet it."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _RepairOnImport)]
+
+
 def install() -> None:
     if "torchvision" not in sys.modules and not any(isinstance(f, _RepairOnImport) for f in sys.meta_path):
         sys.meta_path.insert(0, _RepairOnImport())
