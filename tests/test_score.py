@@ -111,3 +111,14 @@ def test_scores_report_renders_histograms_and_examples_in_chromium(ingested, tmp
     orange = [int((np.abs(np.asarray(screenshot(p, tmp_path / f"{p.stem}.png", (1280, 1400))).astype(int)
                           - (232, 89, 12)).sum(-1) < 40).sum()) for p in (page, bare)]
     assert orange[0] > orange[1] + 2000, orange
+
+
+def test_score_is_a_stage_of_a_run_config(tmp_path):
+    from curate.cli import build_parser
+    from curate.run_config import load, plan
+
+    config = tmp_path / "run.yaml"
+    config.write_text("dataset: ds\nstages:\n  shard: {where: 'nsfw < 0.2'}\n  score: {report: true}\n  caption: {}\n")
+    runs = plan(str(config), load(str(config)), build_parser(strict=True), None, "local:2")
+    assert [a.verb for a in runs] == ["caption", "score", "shard"]
+    assert runs[1].report and runs[1].scheduler == "local:2" and runs[1].fn.__name__ == "cmd_score"
