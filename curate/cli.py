@@ -126,7 +126,8 @@ def cmd_score(args) -> None:
     from curate.workspace import Workspace
 
     ws = Workspace.open(args.dataset)
-    summary = score(ws, make_executor(args.scheduler, args.processes_count))
+    aesthetic = (args.aesthetic, args.embedder) if args.aesthetic else None
+    summary = score(ws, make_executor(args.scheduler, args.processes_count), aesthetic)
     if args.report:
         from curate.score.report import write_report
 
@@ -327,6 +328,11 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--report", action="store_true", help="write reports/scores.html: a histogram per score and "
                    "example images at several levels, to pick thresholds")
+    p.add_argument("--aesthetic", metavar="HEAD.pth", help="opt-in, never default: an aesthetic column from your own "
+                   "head (a torch state dict of Linear layers, e.g. LAION's improved aesthetic predictor) over the "
+                   "vectors of --embedder; none ships with curate")
+    p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="--aesthetic: whose stored vectors the head reads "
+                   "(default: %(default)s; LAION's heads need open_clip:ViT-L-14:openai)")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_score)
 

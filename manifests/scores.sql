@@ -15,5 +15,7 @@ CREATE TABLE scores (
     text_area FLOAT,          -- 0-1, share of the image inside OCR text boxes (overlay, watermark)
     sharpness FLOAT,          -- variance of the Laplacian at 512 px, higher is sharper (0 = flat)
     blur FLOAT,               -- 0-1 blur effect (Crete-Roffet) at 512 px, higher is blurrier
-    provenance STRUCT(nsfw VARCHAR, quality VARCHAR, text_area VARCHAR, sharpness VARCHAR, blur VARCHAR)  -- model and version per score
+    aesthetic FLOAT,          -- opt-in only (--aesthetic HEAD): your head on your embeddings; NULL otherwise
+    provenance STRUCT(nsfw VARCHAR, quality VARCHAR, text_area VARCHAR, sharpness VARCHAR, blur VARCHAR,
+                      aesthetic VARCHAR)  -- model and version per score
 );

@@ -122,3 +122,47 @@ def test_score_is_a_stage_of_a_run_config(tmp_path):
     runs = plan(str(config), load(str(config)), build_parser(strict=True), None, "local:2")
     assert [a.verb for a in runs] == ["caption", "score", "shard"]
     assert runs[1].report and runs[1].scheduler == "local:2" and runs[1].fn.__name__ == "cmd_score"
+
+
+def test_missing_score_model_is_one_clear_error(tmp_path, monkeypatch):
+    from curate.caption import boxes
+    from curate.errors import UserError
+    from curate.score import brisque, models, nsfw
+
+    monkeypatch.setattr(models, "WEIGHTS", tmp_path)
+    boxes.session.cache_clear()
+    models.load_npz.cache_clear()
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    try:
+        with pytest.raises(UserError, match=r"nsfw_mobilenet_v2\.onnx is missing.*convert_nsfwjs\.py"):
+            nsfw.probabilities(rgb)
+        with pytest.raises(UserError, match=r"brisque_svr\.npz is missing or damaged.*export_brisque\.py"):
+            brisque.score(rgb)
+    finally:
+        boxes.session.cache_clear()
+        models.load_npz.cache_clear()
+
+
+def test_opt_in_aesthetic_head_reads_stored_vectors(ingested, tmp_path, capsys):
+    import torch
+
+    ws = _copy(ingested, tmp_path)
+    assert curate("embed", ws.root) == 0
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(torch.nn.Linear(1280, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 1))
+    torch.save({"layers." + k: v for k, v in head.state_dict().items()}, tmp_path / "head.pth")
+    assert curate("score", ws.root, "--processes-count", "1") == 0  # default: no aesthetic column
+    assert all(r["aesthetic"] is None for r in read_table(ws, "scores").to_pylist())
+    capsys.readouterr()
+    assert curate("score", ws.root, "--processes-count", "1", "--aesthetic", tmp_path / "head.pth") == 0
+    assert json.loads(capsys.readouterr().out)["shards_scored"] == 2  # asked for a head: scored again
+    rows = fetch(ws, "SELECT s.aesthetic, s.provenance.aesthetic AS made, e.vector FROM scores s "
+                     "JOIN embeddings e USING (id)").to_pylist()
+    head.eval()
+    with torch.no_grad():
+        expected = head(torch.tensor([r["vector"] for r in rows])).squeeze(1).numpy()
+    assert np.allclose([r["aesthetic"] for r in rows], expected, atol=1e-5)
+    assert all("head.pth on efficientnet-lite0" in r["made"] for r in rows)
+    torch.save({"weight": torch.zeros(1, 512), "bias": torch.zeros(1)}, tmp_path / "clip.pth")
+    assert curate("score", ws.root, "--processes-count", "1", "--aesthetic", tmp_path / "clip.pth") == 2
+    assert "takes 512-d vectors; the embeddings are 1280-d" in capsys.readouterr().err

@@ -18,11 +18,11 @@ BINS = 30
 THUMB = 140
 BAR = "#e8590c"
 LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
-SHOWN = ("nsfw", "nsfw_drawing", "quality", "text_area", "sharpness", "blur")
+SHOWN = ("nsfw", "nsfw_drawing", "quality", "text_area", "sharpness", "blur", "aesthetic")
 MEANING = {"nsfw": "0-1, porn + hentai + sexy: higher is less safe", "nsfw_drawing": "0-1, the model's drawing class",
            "quality": "BRISQUE: lower is better (about 0 clean, 100 badly distorted)",
            "text_area": "0-1, share of the image inside OCR text boxes", "sharpness": "variance of Laplacian: higher is sharper",
-           "blur": "0-1 blur effect: higher is blurrier"}
+           "blur": "0-1 blur effect: higher is blurrier", "aesthetic": "opt-in: your aesthetic head on your embeddings"}
 REPORT_STYLE = STYLE + """
 .score{background:#fff;border:1px solid #ddd;border-radius:8px;padding:12px;margin:0 0 18px}
 .examples{display:flex;gap:10px;flex-wrap:wrap} .examples figure{width:%dpx}

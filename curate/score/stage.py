@@ -7,10 +7,14 @@ import functools
 import logging
 import time
 
-from curate import manifest
+import numpy as np
+
+from curate import index, manifest
 from curate.caption import ocr
+from curate.errors import UserError
 from curate.progress import bar
 from curate.raw import iter_shard_images
+from curate.score import aesthetic as aesthetic_head
 from curate.score.image import score_image
 from curate.workspace import Workspace
 
@@ -30,7 +34,22 @@ def caption_boxes(ws: Workspace, shard: str) -> dict[str, list]:
     return out
 
 
-def score_shard(root: str, threads: int, shard: str) -> dict:
+def add_aesthetic(ws: Workspace, shard: str, rows: list[dict], head: str, embedder: str) -> None:
+    """The opt-in head's score on each row's stored vector (NULL where the image has none)."""
+    path = index.embedding_partition(ws, embedder, shard)
+    table = manifest.read_partition(path, columns=["id", "vector"]).to_pylist() if path.exists() else []
+    vectors = {r["id"]: r["vector"] for r in table}
+    have = [r for r in rows if r["id"] in vectors and r["status"] == "ok"]
+    if have:
+        values = aesthetic_head.scores(head, np.array([vectors[r["id"]] for r in have], np.float32))
+        for r, v in zip(have, values):
+            r["aesthetic"] = float(v)
+    for r in rows:
+        if r.get("provenance"):
+            r["provenance"]["aesthetic"] = aesthetic_head.name(head, embedder)
+
+
+def score_shard(root: str, threads: int, aesthetic: tuple[str, str] | None, shard: str) -> dict:
     ocr.use_threads(threads)
     ws = Workspace(root)
     rows = manifest.read_partition(ws.partition("images", shard), columns=["id", "key", "status"]).to_pylist()
@@ -48,20 +67,43 @@ def score_shard(root: str, threads: int, shard: str) -> dict:
         for name, s in row.pop("seconds", {}).items():
             seconds[name] = seconds.get(name, 0.0) + s
         out.append({"id": id_, **row})
+    if aesthetic:
+        add_aesthetic(ws, shard, out, *aesthetic)
     manifest.write_partition(ws, "scores", shard, out)
     return {"images": len(out), "ocr_reused": sum(r["id"] in boxes for r in out), "seconds": seconds,
             "wall": time.perf_counter() - started}
 
 
-def score(ws: Workspace, executor) -> dict:
-    """Score each shard not scored yet (delete a partition to score its shard again)."""
-    with ws.lock(), manifest.run(ws, "score", {}) as run:
+def _done(ws: Workspace, shard: str, aesthetic: tuple[str, str] | None) -> bool:
+    """Scored already, with the opt-in head asked for now where one is (else it is scored again)."""
+    path = ws.partition("scores", shard)
+    if not path.exists():
+        return False
+    if not aesthetic:
+        return True
+    wanted = aesthetic_head.name(*aesthetic)
+    made = {p.get("aesthetic") for p in manifest.read_partition(path, ["provenance"]).column("provenance").to_pylist() if p}
+    return made <= {wanted}
+
+
+def score(ws: Workspace, executor, aesthetic: tuple[str, str] | None = None) -> dict:
+    """Score each shard not scored yet (delete a partition to score its shard again).
+    `aesthetic`: (head file, embedder), the opt-in aesthetic head on that embedder's vectors."""
+    if aesthetic:
+        parts = [p for s in ws.partition_names("images") if (p := index.embedding_partition(ws, aesthetic[1], s)).exists()]
+        if not parts:
+            raise UserError(f"--aesthetic needs {aesthetic[1]} embeddings: run `curate embed --embedder {aesthetic[1]}` first")
+        first = manifest.read_partition(parts[0], ["vector"]).slice(0, 1).to_pylist()
+        dim = len(first[0]["vector"]) if first else aesthetic_head.load_head(aesthetic[0])[0][0].shape[1]
+        aesthetic_head.scores(aesthetic[0], np.zeros((1, dim)))  # a bad head or a wrong size fails before any task
+    params = {"aesthetic": list(aesthetic) if aesthetic else None}
+    with ws.lock(), manifest.run(ws, "score", params) as run:
         shards = ws.partition_names("images")
-        todo = [s for s in shards if not ws.partition("scores", s).exists()]
+        todo = [s for s in shards if not _done(ws, s, aesthetic)]
         if len(todo) < len(shards):
             log.info("skipping %d shards already scored", len(shards) - len(todo))
         threads = max(1, getattr(executor, "workers", 1) // max(1, len(todo)))  # OCR's cores, as in caption
-        task = functools.partial(score_shard, str(ws.root), threads)
+        task = functools.partial(score_shard, str(ws.root), threads, aesthetic)
         total, reused, seconds, task_seconds = 0, 0, {}, 0.0
         with executor as ex, bar(total=len(todo), desc="score", unit="shard") as progress:
             for _shard, result in ex.map(task, todo):
