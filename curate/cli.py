@@ -425,7 +425,7 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, hashes, embeddings, "
-                                   "duplicates, captions, train_shards, runs (and samples, audit in a samples folder).",
+                                   "duplicates, captions, scores, train_shards, runs (and samples, audit in a samples folder).",
                        epilog="example: curate query DATASET \"SELECT status, count(*) FROM images GROUP BY 1\"")
     p.add_argument("dataset")
     p.add_argument("sql")
