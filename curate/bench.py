@@ -148,6 +148,36 @@ def bench_caption(args) -> dict:
             "goal": "images_per_s >= 3 on 2 cores, every default detector"}
 
 
+def bench_score(args) -> dict:
+    """`curate caption` then `curate score` on the bundled corpus, default executor: the extra
+    time per image the scores cost once captions ran (text_area reuses their OCR boxes), and
+    images/s of the two stages together against caption's goal."""
+    from curate.caption import caption
+    from curate.executors import LocalExecutor
+    from curate.score.stage import score
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _corpus_dataset(Path(tmp) / "ds")
+        executor = LocalExecutor()
+        start = time.perf_counter()
+        captioned = caption(ws, executor)
+        caption_s = time.perf_counter() - start
+        start = time.perf_counter()
+        result = score(ws, executor)
+        score_s = time.perf_counter() - start
+    n = result["scores"]
+    work = sum(result["seconds"].values())
+    return {"images": n, "workers": executor.workers, "ocr_reused": result["ocr_reused"],
+            "caption_images_per_s": round(captioned["captions"] / caption_s, 2),
+            "score_images_per_s": round(n / score_s, 2),
+            "extra_ms_per_image": round(1000 * score_s / n, 1),
+            "score_cpu_ms_per_image": ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in
+                                                sorted(result["seconds"].items(), key=lambda kv: -kv[1])),
+            "score_share_of_task_time": round(work / result["task_seconds"], 3),
+            "caption_and_score_images_per_s": round(n / (caption_s + score_s), 2),
+            "goal": "caption_and_score_images_per_s >= 3 on 2 cores"}
+
+
 def bench_dedupe(args) -> dict:
     """Semantic dedupe of synthetic clustered embeddings (curate/dedupe/bench_semantic.py)."""
     from curate.dedupe.bench_semantic import bench
@@ -224,7 +254,7 @@ def bench_audit(args) -> dict:
     return result
 
 
-BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "caption": bench_caption, "dedupe": bench_dedupe, "train": bench_train, "audit": bench_audit}
+BENCHES = {"ingest": bench_ingest, "embed": bench_embed, "caption": bench_caption, "score": bench_score, "dedupe": bench_dedupe, "train": bench_train, "audit": bench_audit}
 
 
 def run_bench(name: str, args) -> None:

@@ -125,6 +125,21 @@ def cmd_caption(args) -> None:
     print(json.dumps({k: v for k, v in summary.items() if k not in ("seconds", "task_seconds")}))
 
 
+def cmd_score(args) -> None:
+    from curate.executors import make_executor
+    from curate.score.stage import score
+    from curate.workspace import Workspace
+
+    ws = Workspace.open(args.dataset)
+    aesthetic = (args.aesthetic, args.embedder) if args.aesthetic else None
+    summary = score(ws, make_executor(args.scheduler, args.processes_count), aesthetic)
+    if args.report:
+        from curate.score.report import write_report
+
+        summary["report"] = str(write_report(ws))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("seconds", "task_seconds")}))
+
+
 def cmd_shard(args) -> None:
     from curate.shard import cut
     from curate.workspace import Workspace
@@ -342,6 +357,24 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     _add_executor_args(p)
     p.set_defaults(fn=cmd_caption)
 
+    p = sub.add_parser("score", help="filter scores as columns: nsfw, quality, text_area, sharpness, blur -> manifests/scores",
+                       description="Score every stored image: nsfw and its class probabilities (nsfwjs MobileNetV2), "
+                                   "quality (BRISQUE, lower is better), text_area (share of the image in OCR text "
+                                   "boxes; the caption stage's boxes where it ran), sharpness (variance of Laplacian) "
+                                   "and blur (0-1), each with the model that made it. Nothing is deleted: pick with "
+                                   "`curate shard --where`. Shards already scored are skipped.",
+                       epilog="example: curate shard DATASET --where \"nsfw < 0.2 AND quality < 40 AND text_area < 0.05\"")
+    p.add_argument("dataset")
+    p.add_argument("--report", action="store_true", help="write reports/scores.html: a histogram per score and "
+                   "example images at several levels, to pick thresholds")
+    p.add_argument("--aesthetic", metavar="HEAD.pth", help="opt-in, never default: an aesthetic column from your own "
+                   "head (a torch state dict of Linear layers, e.g. LAION's improved aesthetic predictor) over the "
+                   "vectors of --embedder; none ships with curate")
+    p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="--aesthetic: whose stored vectors the head reads "
+                   "(default: %(default)s; LAION's heads need open_clip:ViT-L-14:openai)")
+    _add_executor_args(p)
+    p.set_defaults(fn=cmd_score)
+
     from curate.shard import DEFAULT_SET, PER_SHARD
     from curate.train_config import TrainConfig
 
@@ -354,8 +387,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                        epilog="example: curate shard DATASET --where \"hands > 0 AND width >= 256\"")
     p.add_argument("dataset")
     p.add_argument("--where", default="true", metavar="SQL_PREDICATE",
-                   help="over the columns of images, plus keep, cluster_size (dedupe) and people, faces, hands, "
-                        "fingers, text_in_image (captions); default: all")
+                   help="over the columns of images, plus keep, cluster_size (dedupe), people, faces, hands, "
+                        "fingers, text_in_image (captions) and nsfw, nsfw_<class>, quality, text_area, sharpness, "
+                        "blur (score); default: all")
     p.add_argument("--name", default=DEFAULT_SET, help="the set: shards/<name>/ (default: %(default)s)")
     p.add_argument("--per-shard", type=integer(1, 9999), help=f"images per tar (default: the set's, else {PER_SHARD})")
     p.set_defaults(fn=cmd_shard)
@@ -442,7 +476,7 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",
                        description="Run SQL with one view per manifest table: images, hashes, embeddings, "
-                                   "duplicates, captions, train_shards, runs (and samples, audit in a samples folder).",
+                                   "duplicates, captions, scores, train_shards, runs (and samples, audit in a samples folder).",
                        epilog="example: curate query DATASET \"SELECT status, count(*) FROM images GROUP BY 1\"")
     p.add_argument("dataset")
     p.add_argument("sql")

@@ -17,7 +17,7 @@ from curate.errors import UserError
 from curate.workspace import Workspace
 
 # The stage that writes each table: what to rerun once a damaged partition is deleted.
-STAGE = {"embeddings": "embed", "duplicates": "dedupe", "captions": "caption", "train_shards": "shard",
+STAGE = {"embeddings": "embed", "duplicates": "dedupe", "captions": "caption", "scores": "score", "train_shards": "shard",
          "samples": "sample", "audit": "audit"}
 
 

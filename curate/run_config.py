@@ -8,7 +8,8 @@ verb would run it.
       embed: {}
       dedupe: {report: true}
       caption: {kept_only: true}
-      shard: {where: "hands > 0"}
+      score: {report: true}
+      shard: {where: "hands > 0 AND nsfw < 0.2"}
       train: {out: model, steps: 2000}
       sample: {prompts: prompts.txt, out: samples}   # model_dir: train's out unless given
       audit: {}                                      # samples: sample's out unless given
@@ -27,7 +28,7 @@ from curate.errors import UserError
 from curate.query import predicate
 
 log = logging.getLogger("curate.run")
-STAGES = ("ingest", "embed", "dedupe", "caption", "shard", "train", "sample", "audit")
+STAGES = ("ingest", "embed", "dedupe", "caption", "score", "shard", "train", "sample", "audit")
 TOP_LEVEL = {"dataset", "scheduler", "stages"}
 
 

@@ -26,6 +26,7 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.query import fetch, predicate
 from curate.raw import member_offsets, read_stored
+from curate.score import columns as score_columns
 from curate.workspace import Workspace
 
 DEFAULT_SET = "train"
@@ -38,7 +39,9 @@ def select(ws: Workspace, where: str = "true") -> list[dict]:
     """Stored images that pass `where`, one per distinct image, kept by dedupe when it has run,
     with their training captions: `short`/`dense` from manifests/captions where the caption stage
     ran, else the ingested text for both. `where` sees the columns of images, plus keep and
-    cluster_size (dedupe) and people, faces, hands, fingers, text_in_image (captions)."""
+    cluster_size (dedupe), people, faces, hands, fingers, text_in_image (captions) and the
+    score columns (score); an image without a scores row has NULL there, so `nsfw < 0.2` leaves
+    it out."""
     deduped, captioned = bool(ws.partitions("duplicates")), bool(ws.partitions("captions"))
     joins, columns = "", ""
     if deduped:
@@ -52,6 +55,9 @@ def select(ws: Workspace, where: str = "true") -> list[dict]:
                  "CASE WHEN c_short IS NULL THEN 'images.text' ELSE 'captions:' || captioner END AS caption_used")
     else:
         texts = "coalesce(text, '') AS short, coalesce(text, '') AS dense, 'images.text' AS caption_used"
+    if ws.partitions("scores"):
+        joins += f" LEFT JOIN (SELECT id, {', '.join(score_columns())} FROM scores) USING (id)"
+        columns += ", " + ", ".join(score_columns())
     # `where` filters this relation after the QUALIFY (it is never pasted into the SQL text)
     sql = f"""
         SELECT images.*, {texts} {columns}

@@ -12,7 +12,7 @@ from importlib import resources
 import duckdb
 import pyarrow as pa
 
-TABLES = ("images", "hashes", "embeddings", "duplicates", "captions", "train_shards", "samples", "audit", "runs")
+TABLES = ("images", "hashes", "embeddings", "duplicates", "captions", "scores", "train_shards", "samples", "audit", "runs")
 
 
 def ddl(table: str) -> str:

@@ -86,5 +86,5 @@ def test_the_readme_example_config_is_valid(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(example)
     config = str(tmp_path / "pipeline.yaml")
     runs = plan(config, load(config), build_parser(strict=True), None, None)
-    assert [a.verb for a in runs] == ["ingest", "embed", "dedupe", "caption", "shard", "train", "sample", "audit"]
+    assert [a.verb for a in runs] == ["ingest", "embed", "dedupe", "caption", "score", "shard", "train", "sample", "audit"]
     assert runs[0].scheduler == "local:4" and runs[-1].samples == "samples" and runs[-2].model_dir == "model"

@@ -79,14 +79,13 @@ def check_rgb(rgb: np.ndarray) -> None:
 
 
 @functools.cache
-def session(filename: str):
-    """The onnxruntime session of a bundled model; a missing or unreadable file is a UserError
-    that names it and how to restore it."""
+def session(filename: str, folder: Path | None = None, tool: str = "tools/convert_human_models.py"):
+    """The onnxruntime session of a bundled model (in `folder`, default WEIGHTS, built by `tool`);
+    a missing or unreadable file is a UserError that names it and how to restore it."""
     import onnxruntime as ort
 
-    path = WEIGHTS / filename
-    restore = ("reinstall curate (the file ships in the package) or rebuild it with "
-               "tools/convert_human_models.py")
+    path = (folder or WEIGHTS) / filename
+    restore = f"reinstall curate (the file ships in the package) or rebuild it with {tool}"
     if not path.is_file():
         raise UserError(f"detector model {path} is missing: {restore}")
     options = ort.SessionOptions()

@@ -27,7 +27,7 @@ def _decode(data: bytes) -> np.ndarray:
     return np.asarray(to_rgb(image))
 
 
-def _scaled(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+def scaled(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     h, w = rgb.shape[:2]
     scale = min(1.0, MAX_SIDE / max(h, w))
     if scale == 1.0:
@@ -61,7 +61,7 @@ def _inside(a: list[int], b: list[int]) -> bool:
     return w * h >= 0.8 * max(1, (a[2] - a[0]) * (a[3] - a[1]))
 
 
-def _banner_text(rgb: np.ndarray) -> list:
+def banner_text(rgb: np.ndarray) -> list:
     """Text along a banner, read in windows 8 short sides long that overlap by half, so any line
     up to 4 short sides long is whole in one window; pieces of a line cut by a window edge, and
     lines read twice, are dropped."""
@@ -107,10 +107,10 @@ def caption_image(data: bytes, original: str | None, detectors=DETECTORS, vlm=No
         facts = facts_of(rgb, ())
         facts.uncertain.append(f"{w}x{h} px banner: only text was read (people and hands not searched)")
         if "text" in detectors:
-            facts.text = _banner_text(rgb)
+            facts.text = banner_text(rgb)
         row.update(status="banner", error=f"aspect ratio {max(h, w) / min(h, w):.0f}:1; text only")
     else:
-        small, scale = _scaled(rgb)
+        small, scale = scaled(rgb)
         facts = facts_of(small, detectors)
         facts.width, facts.height = w, h
     summary = vlm.describe(rgb, facts, original) if vlm is not None and row["status"] == "ok" else None
