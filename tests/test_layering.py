@@ -8,8 +8,9 @@ import curate
 MODEL_PACKAGE = "model"  # the bundled model's package
 ROOT = Path(curate.__file__).parent
 # Pipeline order; what is not listed is a base module, the orchestrators are above everything.
-LAYERS = {"ingest": 1, "embed": 2, "embedders": 2, "index": 2, "dedupe": 3, "caption": 4, "shard": 5,
-          MODEL_PACKAGE: 6, "audit": 7}
+# train_config is the train stage's options (the model's layer, read by the CLI without torch).
+LAYERS = {"ingest": 1, "embed": 2, "embedders": 2, "index": 2, "dedupe": 3, "caption": 4, "score": 5, "shard": 6,
+          MODEL_PACKAGE: 7, "train_config": 7, "audit": 8}
 TOP = {"cli", "demo", "run_config", "bench"}
 
 
