@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from curate import manifest
-from curate.dedupe.report import STYLE
+from curate.report_html import STYLE, data_uri
 from curate.raw import decode, read_shard_images, to_rgb
 from curate.score import columns
-from curate.thumbs import data_uri
 from curate.workspace import Workspace
 
 BINS = 30
