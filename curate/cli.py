@@ -117,7 +117,7 @@ def cmd_caption(args) -> None:
 
     ws = Workspace.open(args.dataset)
     summary = caption(ws, make_executor(args.scheduler, args.processes_count), parse_detectors(args.detectors), args.vlm,
-                      args.kept_only)
+                      args.kept_only, args.overwrite)
     if args.report:
         from curate.caption.sheet import write_sheet
 
@@ -340,20 +340,26 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_dedupe)
 
     p = sub.add_parser("caption", help="dense hierarchical captions from detectors -> manifests/captions",
-                       description="Caption every stored image: people, faces, bodies, arms, hands and extended "
-                                   "fingers (mediapipe), text in the image (rapidocr), and the medium. Counts come "
-                                   "only from detectors; what they could not settle is listed under 'uncertain'. "
-                                   "Writes a struct per image (docs/contracts.md section 4) plus 'short' and 'dense' "
-                                   "caption strings for training. Shards already captioned are skipped.")
+                       description="Caption every stored image: objects with counts (NanoDet, COCO-80) and their "
+                                   "fine names (the ImageNet head of EfficientNet-Lite0), people, faces, bodies, arms, "
+                                   "hands and extended fingers (mediapipe, hand-tracker proposals), text in the image "
+                                   "(rapidocr), and the medium. Counts come only from detectors; what they could not "
+                                   "settle is listed under 'uncertain'. Writes a struct per image (docs/contracts.md "
+                                   "section 4) plus 'short' and 'dense' caption strings for training. Shards already "
+                                   "captioned are skipped; captions by other detectors or another VLM are refused "
+                                   "unless --overwrite.")
     p.add_argument("dataset")
-    p.add_argument("--detectors", metavar="LIST", help="comma-separated subset of people,hands,text (default: all)")
+    p.add_argument("--detectors", metavar="LIST",
+                   help="comma-separated subset of objects,labels,people,hands,text (default: all)")
     p.add_argument("--vlm", metavar="LOCAL_DIR", help="a transformers image-text-to-text checkpoint folder (BLIP, GIT, "
                    "Florence-2, LLaVA, Qwen2-VL...) that writes the summary, prompted with the detector facts; "
                    "loaded offline. Without it the summary is a template over the facts and the original text")
     p.add_argument("--kept-only", action="store_true", help="caption only the images dedupe kept (what training "
                    "reads); a later run without it does not fill in the rest")
     p.add_argument("--report", action="store_true", help="write reports/captions.html: images beside their "
-                   "captions, with hand and text boxes drawn")
+                   "captions, with object, person, hand and text boxes drawn")
+    p.add_argument("--overwrite", action="store_true", help="caption every shard again when the captions there "
+                   "were made by other detectors or another VLM")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_caption)
 

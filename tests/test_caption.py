@@ -208,6 +208,12 @@ def test_caption_stage_writes_queryable_manifests_and_resumes(tmp_path):
     first.unlink()
     assert curate("caption", ws.root) == 0
     assert len(read_table(ws, "captions")) == len(names) and ws.partitions("captions")[1].stat().st_mtime_ns == kept
+    # other detectors would mix two captioners in one table: refused, changing nothing, unless --overwrite
+    first.unlink()
+    assert curate("caption", ws.root, "--detectors", "text") == 2
+    assert not first.exists() and ws.partitions("captions")[0].stat().st_mtime_ns == kept
+    assert curate("caption", ws.root, "--detectors", "text", "--overwrite") == 0
+    assert {r["captioner"] for r in read_table(ws, "captions").to_pylist()} == {"template+text"}
 
 
 def test_caption_errors_are_one_line(tmp_path, capsys):
