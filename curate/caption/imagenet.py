@@ -19,7 +19,7 @@ from curate.caption.records import Box, Label
 
 VARIANT = "efficientnet-lite0"
 SIZE = 224
-LABEL_SCORE = 0.35     # whole-image label kept at or above this probability
+LABEL_SCORE = 0.45     # whole-image label kept at or above this probability
 GROUP_SCORE = 0.5      # a group's word labels the image where its classes add up to this
 CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when the COCO classes agree
 OTHER_SCORE = 0.5      # a crop this sure of a thing of another class renames its box
