@@ -49,7 +49,7 @@ def semantic_pairs(vectors: np.ndarray, threshold: float, mode: str = "auto", pr
     search = {"exact": _exact, "kmeans": _kmeans, "ivf": _ivf}[mode]
     parts = []
     params = search(vectors, threshold, lambda *p: parts.append(p), progress or (lambda done: None))
-    i, j, sim = _merge(parts, n)
+    i, j, sim = merge(parts, n)
     return SearchResult(i, j, sim, {"mode": mode, "threshold": threshold, "n": n,
                                     "threads": faiss.omp_get_max_threads(), **params})
 
@@ -60,27 +60,27 @@ def clusters(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _f32(vectors, rows) -> np.ndarray:
+def f32(vectors, rows) -> np.ndarray:
     return np.ascontiguousarray(vectors[rows], dtype=np.float32)
 
 
-def _scan(vectors, queries, base, threshold, emit, triangle=False):
+def scan(vectors, queries, base, threshold, emit, triangle=False):
     """Thresholded dot products of rows `queries` against rows `base`, a row chunk at a time.
 
     With `triangle` (queries is base) each chunk only meets the base rows from its own start,
-    halving the work; the few pairs seen twice inside a chunk are dropped by `_merge`.
+    halving the work; the few pairs seen twice inside a chunk are dropped by `merge`.
     """
-    xb = _f32(vectors, base)
+    xb = f32(vectors, base)
     step = max(1, BLOCK_FLOATS // max(1, len(base)))
     for r0 in range(0, len(queries), step):
-        xq = xb[r0:r0 + step] if triangle else _f32(vectors, queries[r0:r0 + step])
+        xq = xb[r0:r0 + step] if triangle else f32(vectors, queries[r0:r0 + step])
         c0 = r0 if triangle else 0
         s = xq @ xb[c0:].T
         r, c = np.nonzero(s >= threshold)
         emit(queries[r0 + r], base[c0 + c], s[r, c])
 
 
-def _merge(parts, n):
+def merge(parts, n):
     """Order each pair as i < j, drop self pairs, keep each pair once."""
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -94,7 +94,7 @@ def _merge(parts, n):
 def _exact(vectors, threshold, emit, progress):
     """One float32 copy of the whole set: for small sets and for ground truth."""
     rows = np.arange(len(vectors))
-    _scan(vectors, rows, rows, threshold, emit, triangle=True)
+    scan(vectors, rows, rows, threshold, emit, triangle=True)
     progress(len(vectors))
     return {"index": "blocked matmul"}
 
@@ -103,26 +103,46 @@ def _train_sample(n, size, seed=0):
     return np.sort(np.random.default_rng(seed).choice(n, min(n, size), replace=False))
 
 
-def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
-    n, d = vectors.shape
-    k = max(1, round(math.sqrt(n)))
-    km = faiss.Kmeans(d, k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=128)
-    sample = _train_sample(n, 128 * k)
-    km.train(_f32(vectors, sample))
-    centroids = faiss.IndexFlatIP(d)
-    centroids.add(km.centroids)
+def cell_count(n: int) -> int:
+    return max(1, round(math.sqrt(n)))
+
+
+def train_sample(n: int, k: int) -> np.ndarray:
+    """The rows k-means centroids are trained on (sorted)."""
+    return _train_sample(n, 128 * k)
+
+
+def train_centroids(sample: np.ndarray, k: int) -> np.ndarray:
+    km = faiss.Kmeans(sample.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=128)
+    km.train(sample)
+    return km.centroids
+
+
+def nearest_cells(centroids: np.ndarray, vectors, margin: float = VISIT_MARGIN):
+    """(cell of each row, second cell of each row or -1 when it does not visit one).
+
+    Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
+    centroid is within the margin; they are compared with the members, not with each other.
+    (With one cell faiss pads the second column with -inf scores, so nobody visits.)"""
+    index = faiss.IndexFlatIP(centroids.shape[1])
+    index.add(centroids)
     step = 65_536
     near, cell = (np.concatenate(parts) for parts in zip(*(
-        centroids.search(_f32(vectors, slice(r0, r0 + step)), 2) for r0 in range(0, n, step))))
-    # Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
-    # centroid is within the margin; they are compared with the members, not with each other.
-    # (With one cell faiss pads the second column with -inf scores, so nobody visits.)
-    visits = np.flatnonzero(near[:, 1] >= near[:, 0] - margin)
-    members = _group(cell[:, 0], np.arange(n), k)
-    visitors = _group(cell[visits, 1], visits, k)
+        index.search(f32(vectors, slice(r0, r0 + step)), 2) for r0 in range(0, len(vectors), step))))
+    return cell[:, 0], np.where(near[:, 1] >= near[:, 0] - margin, cell[:, 1], -1)
+
+
+def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
+    n, d = vectors.shape
+    k = cell_count(n)
+    sample = train_sample(n, k)
+    first, second = nearest_cells(train_centroids(f32(vectors, sample), k), vectors, margin)
+    visits = np.flatnonzero(second >= 0)
+    members = group(first, np.arange(n), k)
+    visitors = group(second[visits], visits, k)
     for c in range(k):
-        _scan(vectors, members[c], members[c], threshold, emit, triangle=True)
-        _scan(vectors, visitors[c], members[c], threshold, emit)
+        scan(vectors, members[c], members[c], threshold, emit, triangle=True)
+        scan(vectors, visitors[c], members[c], threshold, emit)
         progress(len(members[c]))
     sizes = np.array([len(m) for m in members])
     return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER, "train_rows": len(sample),
@@ -130,7 +150,7 @@ def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
             "cell_pairs_computed": float((sizes.astype(np.float64) ** 2).sum() / 2)}
 
 
-def _group(labels, rows, k):
+def group(labels, rows, k):
     order = np.argsort(labels, kind="stable")
     return np.split(rows[order], np.cumsum(np.bincount(labels, minlength=k))[:-1])
 
@@ -142,13 +162,13 @@ def _ivf(vectors, threshold, emit, progress, nprobe=IVF_NPROBE):
     index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(d), d, nlist, faiss.ScalarQuantizer.QT_fp16,
                                           faiss.METRIC_INNER_PRODUCT)
     sample = _train_sample(n, 64 * nlist)
-    index.train(_f32(vectors, sample))
+    index.train(f32(vectors, sample))
     step = 65_536
     for r0 in range(0, n, step):
-        index.add(_f32(vectors, slice(r0, r0 + step)))
+        index.add(f32(vectors, slice(r0, r0 + step)))
     index.nprobe = min(nprobe, nlist)
     for r0 in range(0, n, step):
-        lims, sim, found = index.range_search(_f32(vectors, slice(r0, r0 + step)), threshold)
+        lims, sim, found = index.range_search(f32(vectors, slice(r0, r0 + step)), threshold)
         emit(np.repeat(np.arange(r0, r0 + len(lims) - 1), np.diff(lims).astype(np.int64)), found, sim)
         progress(len(lims) - 1)
     return {"index": "IndexIVFScalarQuantizer fp16", "nlist": nlist, "nprobe": index.nprobe,
