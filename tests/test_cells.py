@@ -1,6 +1,8 @@
 """The semantic search as tasks (cells.py): the pairs of semantic_pairs, on any executor, resumed per task."""
 
 import json
+import multiprocessing
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,12 +76,29 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
                           source.vectors[rows].astype(np.float32))
 
 
-def test_local_pool_and_dask_give_the_same_pairs(source, tmp_path):
+@dataclass(frozen=True)
+class DiesOnce(Memory):
+    """Kills its worker process the first time a worker reads shard s01 (a marker file
+    remembers); the driver, which reads shards for the k-means sample, is spared."""
+
+    marker: str = ""
+
+    def read(self, shard):
+        if shard == "s01" and multiprocessing.parent_process() and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return super().read(shard)
+
+
+def test_local_pool_and_dask_give_the_same_pairs_when_a_worker_dies(source, tmp_path):
     runs = {}
     for name, executor in [("one", LocalExecutor(1)), ("pool", LocalExecutor(2)), ("dask", DaskExecutor("local:2"))]:
+        dying = source if name == "one" else DiesOnce(source.vectors, source.shards, source.starts,
+                                                        str(tmp_path / f"{name}-died"))
         with executor as ex:
-            parts, _ = cells.pairs(source, THRESHOLD, tmp_path / name, ex, "kmeans")
+            parts, _ = cells.pairs(dying, THRESHOLD, tmp_path / name, ex, "kmeans")
         runs[name] = _read(parts)
+    assert (tmp_path / "pool-died").exists() and (tmp_path / "dask-died").exists()
     assert runs["one"] == runs["pool"] == runs["dask"] and runs["one"]
 
 

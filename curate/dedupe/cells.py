@@ -13,7 +13,9 @@ exactly those of `semantic_pairs` in the same mode. Every task skips an output t
 (written last, atomically), so a killed run resumes per task.
 
 A source is a picklable object with `shards` (names), `starts` (row offsets, one more than
-shards: shard s holds rows starts[s]..starts[s+1]) and `read(shard)` -> its vectors.
+shards: shard s holds rows starts[s]..starts[s+1]) and `read(shard)` -> its vectors; it may
+have `sample(rows)` -> float32 vectors to train on, when it has a cheaper way than reading
+every shard.
 """
 
 import functools
@@ -31,6 +33,7 @@ from curate.dedupe import semantic
 from curate.progress import bar
 
 GROUP_ROWS = 200_000  # members + visitors one search task reads (a cell at a time)
+MIN_GROUPS = 8  # search tasks, at least, when there are cells enough: work for every worker
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,13 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> d
         vv, vr, vo = _cell(files, plan.k, c, 1)
         x, rows, m = np.concatenate([mv, vv]), np.concatenate([mr, vr]), len(mr)
 
-        def emit(a, b, sim, rows=rows, x=x):
+        def emit(a, b, sim):  # called within this cell's scans only
             parts.append((rows[a], rows[b], sim))
             for n in [] if verifier is None else np.unique(np.concatenate([a, b])).tolist():
-                seen.setdefault(int(rows[n]), x[n])
+                seen.setdefault(int(rows[n]), x[n])  # the verifier's vectors
 
-        def emit_visits(a, b, sim, mo=mo, vo=vo, c=c):
-            # Visitor a (cell vo) meets member b: cell vo finds the pair too when b visits it.
+        def emit_visits(a, b, sim):
+            # Visitor a (of cell vo) meets member b: cell vo finds the pair too when b visits it.
             mine = ~((mo[b] == vo[a - m]) & (vo[a - m] < c))
             emit(a[mine], b[mine], sim[mine])
 
@@ -169,7 +172,8 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
         params.update(index="faiss.Kmeans spherical", niter=semantic.KMEANS_NITER, visit_margin=margin)
         if not plan.path("centroids.npy").exists():
             sample = semantic.train_sample(n, k)
-            _save(plan.path("centroids.npy"), semantic.train_centroids(_sample(source, sample), k))
+            vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
+            _save(plan.path("centroids.npy"), semantic.train_centroids(vectors, k))
         params["train_rows"] = len(semantic.train_sample(n, k))
     sizes = np.zeros(2 * k, np.int64)
     with bar(total=len(source.shards), desc="assign cells", unit="shard") as progress:
@@ -177,7 +181,8 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
             sizes += np.diff(offsets)
             progress.update()
     members = sizes[:k]
-    groups = _groups(members + sizes[k:], GROUP_ROWS)
+    cell_rows = members + sizes[k:]
+    groups = _groups(cell_rows, min(GROUP_ROWS, max(1, int(cell_rows.sum()) // MIN_GROUPS)))
     counts = {}
     with bar(total=len(groups), desc="semantic search", unit="task") as progress:
         for _, found in executor.map(functools.partial(search, plan, source.shards, verifier), groups):
