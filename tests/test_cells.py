@@ -55,17 +55,22 @@ def _read(parts):
     return out
 
 
-@pytest.mark.parametrize("mode,margin", [("exact", 0.04), ("kmeans", 0.04), ("kmeans", 0.2)])
-def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, mode, margin):
+@pytest.mark.parametrize("mode,margin,two_level", [("exact", 0.04, False), ("kmeans", 0.04, False),
+                                                   ("kmeans", 0.2, False), ("kmeans", 0.04, True)])
+def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, mode, margin, two_level):
     """Several cells per task and several tasks; a wide margin makes many pairs meet on both
-    sides of a boundary, each kept once."""
+    sides of a boundary, each kept once; cells found through coarse cells alike."""
     monkeypatch.setattr(cells, "GROUP_ROWS", 700)
+    if two_level:
+        for name, value in [("TWO_LEVEL_ROWS", 1_000), ("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
+            monkeypatch.setattr(semantic, name, value)
     monkeypatch.setattr(semantic._kmeans, "__defaults__", (margin,))
     reference = semantic_pairs(source.vectors, THRESHOLD, mode)
     with LocalExecutor(1) as ex:
         parts, params = cells.pairs(source, THRESHOLD, tmp_path, ex, mode, margin=margin)
     found = [(i, j) for p in parts for i, j in zip(*(pq.read_table(p)[c].to_pylist() for c in "ij"))]
     assert len(found) == len(set(found)) == len(reference.i) > 1000  # no pair written twice
+    assert params.get("coarse", 0) > 0 if two_level else not params.get("coarse")
     assert set(found) == _pairs(reference)
     assert params["tasks"]["assign"] == 4
     if mode == "kmeans":
@@ -123,7 +128,7 @@ def test_a_killed_run_resumes_per_task(source, tmp_path, monkeypatch):
     work = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         cells.pairs(source, THRESHOLD, work, StopAfter(6), "kmeans")  # 4 assign tasks, 2 search tasks
-    done = {p: p.stat().st_mtime_ns for p in [*work.glob("assign/*"), *work.glob("edges/*"), work / "centroids.npy"]}
+    done = {p: p.stat().st_mtime_ns for p in [*work.glob("assign/*"), *work.glob("edges/*"), work / "centroids.npz"]}
     assert len(list(work.glob("edges/*"))) == 2
     with LocalExecutor(1) as ex:
         resumed, params = cells.pairs(source, THRESHOLD, work, ex, "kmeans")

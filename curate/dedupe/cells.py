@@ -71,7 +71,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
     if plan.k == 1:
         first, second = np.zeros(len(vectors), np.int64), np.full(len(vectors), -1)
     else:
-        first, second = semantic.nearest_cells(np.load(plan.path("centroids.npy")), vectors, plan.margin)
+        first, second = semantic.nearest_cells(semantic.Centroids.load(plan.path("centroids.npz")), vectors,
+                                               plan.margin)
     members = np.argsort(first, kind="stable")
     visits = np.flatnonzero(second >= 0)
     visitors = visits[np.argsort(second[visits], kind="stable")]
@@ -165,16 +166,23 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     if mode == "auto":
         mode = "exact" if n <= semantic.EXACT_MAX_ROWS else "kmeans"
     k = 1 if mode == "exact" else semantic.cell_count(n)
-    plan = Plan(str(work), n, k, threshold, margin, threads)
-    plan.path("assign").mkdir(parents=True, exist_ok=True)
-    params = {"mode": mode, "threshold": threshold, "n": n, "k": k}
+    params = {"mode": mode, "threshold": threshold, "n": n}
+    centroids = Path(work) / "centroids.npz"
+    centroids.parent.mkdir(parents=True, exist_ok=True)
     if k > 1:
         params.update(index="faiss.Kmeans spherical", niter=semantic.KMEANS_NITER, visit_margin=margin)
-        if not plan.path("centroids.npy").exists():
+        if not centroids.exists():
             sample = semantic.train_sample(n, k)
             vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
-            _save(plan.path("centroids.npy"), semantic.train_centroids(vectors, k))
-        params["train_rows"] = len(semantic.train_sample(n, k))
+            tmp = centroids.with_name(f".tmp-{os.getpid()}-{centroids.name}")
+            semantic.train_centroids(vectors, k).save(tmp)
+            os.replace(tmp, centroids)
+        trained = semantic.Centroids.load(centroids)
+        k = len(trained.fine)
+        params.update(train_rows=len(semantic.train_sample(n, semantic.cell_count(n))), coarse=len(trained.coarse))
+    plan = Plan(str(work), n, k, threshold, margin, threads)
+    plan.path("assign").mkdir(parents=True, exist_ok=True)
+    params["k"] = k
     sizes = np.zeros(2 * k, np.int64)
     with bar(total=len(source.shards), desc="assign cells", unit="shard") as progress:
         for _, offsets in executor.map(functools.partial(assign, plan, source), source.shards):

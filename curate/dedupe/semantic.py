@@ -29,6 +29,11 @@ BLOCK_FLOATS = 64 << 20  # one similarity block: 64 Mi float32 = 256 MB
 VISIT_MARGIN = 0.04
 IVF_NPROBE = 32
 KMEANS_NITER = 20
+TWO_LEVEL_ROWS = 1_000_000  # above, cells of CELL_ROWS found through coarse cells
+CELL_ROWS = 1_000
+FLAT_CELLS = 1_000  # more cells than this: two levels
+FINE_POINTS = 32  # training rows per cell with two levels (the driver holds the sample)
+COARSE_PROBE = 2
 
 
 @dataclass
@@ -104,39 +109,113 @@ def _train_sample(n, size, seed=0):
 
 
 def cell_count(n: int) -> int:
-    return max(1, round(math.sqrt(n)))
+    """sqrt(n) cells up to TWO_LEVEL_ROWS; above, cells of about CELL_ROWS, so the in-cell work
+    grows as n, not n**1.5 (found through coarse cells, two_level)."""
+    return max(1, round(math.sqrt(n))) if n <= TWO_LEVEL_ROWS else round(n / CELL_ROWS)
 
 
 def train_sample(n: int, k: int) -> np.ndarray:
     """The rows k-means centroids are trained on (sorted)."""
-    return _train_sample(n, 128 * k)
+    return _train_sample(n, (FINE_POINTS if k > FLAT_CELLS else 128) * k)
 
 
-def train_centroids(sample: np.ndarray, k: int) -> np.ndarray:
-    km = faiss.Kmeans(sample.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=128)
-    km.train(sample)
+@dataclass
+class Centroids:
+    """Cell centroids; past FLAT_CELLS they come in coarse groups: fine[bounds[c]:bounds[c + 1]]
+    are the cells inside coarse cell c, and a row is only compared with the fine centroids of
+    its COARSE_PROBE nearest coarse cells."""
+
+    fine: np.ndarray
+    coarse: np.ndarray  # (0, d) when flat
+    bounds: np.ndarray
+
+    def save(self, path) -> None:
+        np.savez(path, fine=self.fine, coarse=self.coarse, bounds=self.bounds)
+
+    @classmethod
+    def load(cls, path) -> "Centroids":
+        with np.load(path) as z:
+            return cls(z["fine"], z["coarse"], z["bounds"])
+
+
+def _spherical_kmeans(x: np.ndarray, k: int, points: int) -> np.ndarray:
+    if k >= len(x):
+        return x.copy()
+    km = faiss.Kmeans(x.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=points)
+    km.train(x)
     return km.centroids
 
 
-def nearest_cells(centroids: np.ndarray, vectors, margin: float = VISIT_MARGIN):
+def train_centroids(sample: np.ndarray, k: int) -> Centroids:
+    d = sample.shape[1]
+    if k <= FLAT_CELLS:
+        return Centroids(_spherical_kmeans(sample, k, 128), np.zeros((0, d), np.float32), np.zeros(0, np.int64))
+    # Two levels: sqrt(k) coarse cells, then each coarse cell split in proportion to its sample share.
+    coarse = _spherical_kmeans(sample, max(2, round(math.sqrt(k))), 256)
+    index = faiss.IndexFlatIP(d)
+    index.add(coarse)
+    owner = index.search(sample, 1)[1][:, 0]
+    fine, bounds = [], [0]
+    for c in range(len(coarse)):
+        mine = sample[owner == c]
+        if len(mine):
+            fine.append(_spherical_kmeans(mine, max(1, round(k * len(mine) / len(sample))), FINE_POINTS))
+        bounds.append(bounds[-1] + (len(fine[-1]) if len(mine) else 0))
+    return Centroids(np.concatenate(fine), coarse, np.array(bounds, np.int64))
+
+
+def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     """(cell of each row, second cell of each row or -1 when it does not visit one).
 
     Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
     centroid is within the margin; they are compared with the members, not with each other.
     (With one cell faiss pads the second column with -inf scores, so nobody visits.)"""
-    index = faiss.IndexFlatIP(centroids.shape[1])
-    index.add(centroids)
+    fine = centroids.fine
+    index = faiss.IndexFlatIP(fine.shape[1])
+    index.add(centroids.coarse if len(centroids.coarse) else fine)
     step = 65_536
-    near, cell = (np.concatenate(parts) for parts in zip(*(
-        index.search(f32(vectors, slice(r0, r0 + step)), 2) for r0 in range(0, len(vectors), step))))
+    near, cell = [], []
+    for r0 in range(0, len(vectors), step):
+        x = f32(vectors, slice(r0, r0 + step))
+        if not len(centroids.coarse):
+            scores, ids = index.search(x, 2)
+        else:
+            scores, ids = _two_level(centroids, index, x)
+        near.append(scores)
+        cell.append(ids)
+    near, cell = np.concatenate(near), np.concatenate(cell)
     return cell[:, 0], np.where(near[:, 1] >= near[:, 0] - margin, cell[:, 1], -1)
+
+
+def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
+    """Best two fine centroids of each row among those of its nearest coarse cells."""
+    best = np.full((len(x), 2), -np.inf, np.float32)
+    ids = np.full((len(x), 2), -1, np.int64)
+    probe = coarse_index.search(x, COARSE_PROBE)[1]
+    for c in np.unique(probe).tolist():
+        lo, hi = centroids.bounds[c], centroids.bounds[c + 1]
+        rows = np.flatnonzero((probe == c).any(axis=1))
+        if hi == lo or not len(rows):
+            continue
+        s = x[rows] @ centroids.fine[lo:hi].T
+        top = np.argsort(-s, axis=1)[:, :2]
+        scores = np.take_along_axis(s, top, axis=1)
+        if top.shape[1] == 1:
+            top, scores = np.pad(top, ((0, 0), (0, 1))), np.pad(scores, ((0, 0), (0, 1)), constant_values=-np.inf)
+        both_s = np.concatenate([best[rows], scores], axis=1)
+        both_i = np.concatenate([ids[rows], top + lo], axis=1)
+        order = np.argsort(-both_s, axis=1)[:, :2]
+        best[rows] = np.take_along_axis(both_s, order, axis=1)
+        ids[rows] = np.take_along_axis(both_i, order, axis=1)
+    return best, ids
 
 
 def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
     n, d = vectors.shape
-    k = cell_count(n)
-    sample = train_sample(n, k)
-    first, second = nearest_cells(train_centroids(f32(vectors, sample), k), vectors, margin)
+    sample = train_sample(n, cell_count(n))
+    centroids = train_centroids(f32(vectors, sample), cell_count(n))
+    k = len(centroids.fine)
+    first, second = nearest_cells(centroids, vectors, margin)
     visits = np.flatnonzero(second >= 0)
     members = group(first, np.arange(n), k)
     visitors = group(second[visits], visits, k)
