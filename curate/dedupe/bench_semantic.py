@@ -139,8 +139,9 @@ def _run(n, dim, threshold, scheduler):
         source = Synthetic(n, dim, threshold, str(truth))
         start = time.perf_counter()
         with make_executor(scheduler) as ex:
+            startup = time.perf_counter() - start
             parts, params = cells.pairs(source, threshold, Path(tmp) / "work", ex)
-            wall = time.perf_counter() - start
+            wall = time.perf_counter() - start - startup
             client = getattr(ex, "client", None)
             workers = client.run(_peak_rss_gb) if client is not None else {}
         found = np.concatenate([pq.read_table(p, columns=["i"])["i"].to_numpy() * n
@@ -148,7 +149,7 @@ def _run(n, dim, threshold, scheduler):
         planted = np.concatenate([np.load(p) for p in sorted(truth.glob("*.npy"))])
         disk = sum(p.stat().st_size for p in (Path(tmp) / "work").rglob("*") if p.is_file())
     hit = np.isin(planted, found)
-    return {"n": n, "params": params, "wall_s": wall, "driver_peak_gb": _peak_rss_gb(),
+    return {"n": n, "params": params, "wall_s": wall, "startup_s": startup, "driver_peak_gb": _peak_rss_gb(),
             "worker_peak_gb": sorted(workers.values()), "pairs": len(found), "planted": len(planted),
             "recall": float(hit.mean()) if len(hit) else 1.0, "work_gb": disk / 2**30}
 

@@ -21,6 +21,7 @@ every shard.
 import functools
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,6 +164,13 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
           margin: float = semantic.VISIT_MARGIN, threads: int = 1) -> tuple[list[Path], dict]:
     """Run the tasks on `executor` (entered); returns the edge partitions and the search params."""
     n = int(source.starts[-1])
+    clock = [time.perf_counter()]
+    seconds = {}
+
+    def lap(name):
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 1)
+
     if mode == "auto":
         mode = "exact" if n <= semantic.EXACT_MAX_ROWS else "kmeans"
     k = 1 if mode == "exact" else semantic.cell_count(n)
@@ -183,11 +191,13 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     plan = Plan(str(work), n, k, threshold, margin, threads)
     plan.path("assign").mkdir(parents=True, exist_ok=True)
     params["k"] = k
+    lap("train")
     sizes = np.zeros(2 * k, np.int64)
     with bar(total=len(source.shards), desc="assign cells", unit="shard") as progress:
         for _, offsets in executor.map(functools.partial(assign, plan, source), source.shards):
             sizes += np.diff(offsets)
             progress.update()
+    lap("assign")
     members = sizes[:k]
     cell_rows = members + sizes[k:]
     groups = _groups(cell_rows, min(GROUP_ROWS, max(1, int(cell_rows.sum()) // MIN_GROUPS)))
@@ -197,9 +207,10 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
             progress.update()
+    lap("search")
     params.update(visitors=int(sizes[k:].sum()), largest_cell=int(members.max()),
                   cell_pairs_computed=float((members.astype(np.float64) ** 2).sum() / 2),
-                  tasks={"assign": len(source.shards), "search": len(groups)}, **counts)
+                  tasks={"assign": len(source.shards), "search": len(groups)}, seconds=seconds, **counts)
     return [plan.path("edges", f"{g[0]}.parquet") for g in groups], params
 
 
