@@ -158,8 +158,8 @@ def bench_dedupe(args) -> dict:
     for r in rows:
         workers = ", ".join(f"{w:.2f}" for w in r["worker_peak_gb"]) or "in the driver"
         phases = ", ".join(f"{k} {v:.0f}" for k, v in r["params"]["seconds"].items())
-        result[f"n={r['n']}"] = (f"{r['wall_s']:.1f} s ({phases}; cluster start {r['startup_s']:.0f} s), driver peak {r['driver_peak_gb']:.2f} GB, workers peak "
-                                 f"{workers} GB, recall {r['recall']:.4f} of {r['planted']} planted pairs, "
+        result[f"n={r['n']}"] = (f"{r['wall_s']:.1f} s ({phases}; cluster start {r['startup_s']:.0f} s), "
+                                 f"driver peak {r['driver_peak_gb']:.2f} GB, workers peak {workers} GB, recall {r['recall']:.4f} of {r['planted']} planted pairs, "
                                  f"{r['pairs']} pairs, k {r['params']['k']}, {r['params']['tasks']['search']} "
                                  f"search tasks, work files {r['work_gb']:.1f} GB")
     for a, b in zip(rows, rows[1:]):

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,8 @@ class Layout:
     def locate(self, rows) -> list[tuple[str, str]]:
         shard_of = np.searchsorted(self.starts, rows, side="right") - 1
         keys = {s: self.column(self.shards[s], "key") for s in np.unique(shard_of).tolist()}
-        return [(self.shards[s], keys[s][r - self.starts[s]]) for s, r in zip(shard_of.tolist(), np.asarray(rows).tolist())]
+        return [(self.shards[s], keys[s][r - self.starts[s]])
+                for s, r in zip(shard_of.tolist(), np.asarray(rows).tolist())]
 
 
 def _layout(ws: Workspace, stored: Stored, work: Path) -> Layout:
@@ -245,7 +247,10 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
         verifier = Verifier(str(work / "joined.npy"), n, thresholds,
                             RowImages(layout, functools.partial(_crops, embedder), "verify crops"),
                             RowImages(layout, pixels.thumbnail, "pixel check"))
-        parts, search = cells.pairs(EmbeddingSource(layout, embedder), thresholds.candidate, work, ex, mode, verifier)
+        cores = os.cpu_count() or 1  # the local pool's tasks share the cores; a Dask worker has one thread
+        threads = max(1, cores // ex.workers) if isinstance(ex, LocalExecutor) else 1
+        parts, search = cells.pairs(EmbeddingSource(layout, embedder), thresholds.candidate, work, ex, mode, verifier,
+                                    threads=threads)
         search["refused_by_pixels"] = search.get("refused_by_pixels", 0) + refused
         semantic = pa.concat_tables([manifest.read_partition(p) for p in parts])
         edges = join(exact, perceptual, (semantic["i"].to_numpy(), semantic["j"].to_numpy()), search)

@@ -3,9 +3,11 @@
 Three searches, one answer shape. `exact` multiplies blocks of the matrix against itself;
 `kmeans` (SemDeDup-style) splits the set into k-means cells and runs the exact search inside
 each cell, which is what makes millions fit on one machine: both the assignment and the
-in-cell search are dense matrix products, about n**1.5 work with K ~ sqrt(n) cells. A
-duplicate pair straddling a cell boundary would be lost, so a vector whose second-nearest
-centroid is almost as near as its nearest also visits that cell. `ivf` is the classic faiss
+in-cell search are dense matrix products, about n**1.5 work with K ~ sqrt(n) cells. Past
+TWO_LEVEL_ROWS the cells keep a fixed size and a row meets only the cells inside its two
+nearest of sqrt(K) coarse cells, so the work grows as n. A duplicate pair straddling a cell
+boundary would be lost, so a vector whose second-nearest centroid is almost as near as its
+nearest also visits that cell. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
 are per query, not matrix products), so `auto` does not pick it.
 
