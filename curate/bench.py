@@ -156,7 +156,7 @@ def bench_dedupe(args) -> dict:
     rows = bench(sizes=sizes, scheduler=args.scheduler or "local:2")
     result = {"scheduler": args.scheduler or "local:2"}
     for r in rows:
-        workers = ", ".join(f"{w:.2f}" for w in r["worker_peak_gb"]) or "in the driver"
+        workers = ", ".join(f"{w:.2f}" for w in r["worker_peak_gb"]) or "(not a Dask run: unmeasured)"
         phases = ", ".join(f"{k} {v:.0f}" for k, v in r["params"]["seconds"].items())
         result[f"n={r['n']}"] = (f"{r['wall_s']:.1f} s ({phases}; cluster start {r['startup_s']:.0f} s), "
                                  f"driver peak {r['driver_peak_gb']:.2f} GB, workers peak {workers} GB, recall {r['recall']:.4f} of {r['planted']} planted pairs, "
