@@ -7,7 +7,7 @@ rows, seed and cell count, so the cells are the same), then
    sorted by cell: assign/<shard>.{vectors,rows,other,offsets}.npy;
 2. a task per group of consecutive cells reads its slice of every shard's file, runs the
    in-cell scans of `semantic._kmeans` on one cell at a time, hands the candidate pairs to a
-   verifier (or keeps them all) and writes the edges: edges/<first cell>.parquet.
+   verifier (or keeps them all) and writes the edges: edges/<first cell>-<end cell>.parquet.
 A pair seen from both sides of a boundary is kept by the lower cell only, so the pairs are
 exactly those of `semantic_pairs` in the same mode. Every task skips an output that exists
 (written last, atomically), so a killed run resumes per task.
@@ -98,8 +98,8 @@ def _cell(files, k: int, c: int, part: int):
 
 
 def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> dict:
-    """Task: the pairs of cells [c0, c1) at cosine >= threshold, verified, as edges/<c0>.parquet."""
-    out = plan.path("edges", f"{cells[0]}.parquet")
+    """Task: the pairs of cells [c0, c1) at cosine >= threshold, verified, as edges/<c0>-<c1>.parquet."""
+    out = plan.path("edges", f"{cells[0]}-{cells[1]}.parquet")
     if out.exists():
         return json.loads(pq.read_schema(out).metadata[b"curate.counts"])
     faiss.omp_set_num_threads(plan.threads)
@@ -211,7 +211,7 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     params.update(visitors=int(sizes[k:].sum()), largest_cell=int(members.max()),
                   cell_pairs_computed=float((members.astype(np.float64) ** 2).sum() / 2),
                   tasks={"assign": len(source.shards), "search": len(groups)}, seconds=seconds, **counts)
-    return [plan.path("edges", f"{g[0]}.parquet") for g in groups], params
+    return [plan.path("edges", f"{g[0]}-{g[1]}.parquet") for g in groups], params
 
 
 def vectors_of(work: Path, shards: list[str], starts: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
