@@ -98,13 +98,15 @@ def cmd_dedupe(args) -> None:
     from curate.dedupe import dedupe
     from curate.dedupe.report import write_report
     from curate.dedupe.tiers import Thresholds
+    from curate.executors import make_executor
     from curate.workspace import Workspace
 
     ws = Workspace.open(args.dataset)
     thresholds = Thresholds(semantic=args.threshold, candidate=args.candidate_threshold,
                             phash_radius=args.perceptual_bits, dhash_radius=args.dhash_bits,
                             pixel_region=args.pixel_region)
-    summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode)
+    summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode,
+                     make_executor(args.scheduler, args.processes_count or 1))
     if args.report:
         summary["report"] = str(write_report(ws, summary))
     print(json.dumps(summary))
@@ -333,10 +335,11 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                         "and still be duplicates (default: %(default)s)")
     p.add_argument("--keep", default="largest", choices=["largest", "earliest"],
                    help="which member to keep: largest resolution then earliest ingested, or earliest")
-    p.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans", "ivf"],
-                   help="semantic search: exact blocks, SemDeDup-style k-means cells, or an IVF index "
+    p.add_argument("--mode", default="auto", choices=["auto", "exact", "kmeans"],
+                   help="semantic search: exact blocks or SemDeDup-style k-means cells, as tasks "
                         "(auto: exact up to 20k images, k-means above)")
     p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
+    _add_executor_args(p)
     p.set_defaults(fn=cmd_dedupe)
 
     p = sub.add_parser("caption", help="dense hierarchical captions from detectors -> manifests/captions",
@@ -497,7 +500,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("name", choices=list(BENCHES))
     p.add_argument("--urls", type=POSITIVE, default=2000, help="ingest: size of the loopback URL list")
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
-    p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
+    p.add_argument("--vectors", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
+    p.add_argument("--scheduler", metavar="SPEC", help="dedupe: where its tasks run (default: local:2)")
     p.add_argument("--steps", type=POSITIVE, default=40, help="train: steps per round")
     p.add_argument("--rounds", type=POSITIVE, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)

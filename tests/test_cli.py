@@ -48,7 +48,7 @@ def test_bench_ingest_reports_a_ratio(capsys):
 
 @pytest.mark.parametrize("argv,keys", [
     (["embed", "--rounds", 1], ["bare_images_per_s", "curate_images_per_s", "ratio"]),
-    (["dedupe", "--sizes", "20000"], ["n=20000", "goal"]),
+    (["dedupe", "--vectors", "20000"], ["n=20000", "recall 1.0000", "workers peak", "goal"]),
 ])
 def test_benches_report(capsys, argv, keys):
     assert curate("bench", *argv) == 0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from curate.dedupe.bench_semantic import synthetic
+from curate.dedupe import semantic
 from curate.dedupe.semantic import clusters, semantic_pairs
 
 THRESHOLD = 0.9
@@ -62,6 +63,17 @@ def test_fast_modes_recall(data, exact, mode):
     assert len(found & truth) / len(truth) >= 0.98
     assert (res.sim >= THRESHOLD - 1e-3).all()
     assert res.params["mode"] in ("exact", "ivf", "kmeans")
+
+
+def test_two_level_cells_keep_recall(data, exact, monkeypatch):
+    """Past TWO_LEVEL_ROWS cells have a fixed size and are found through coarse cells."""
+    monkeypatch.setattr(semantic, "TWO_LEVEL_ROWS", 1_000)
+    monkeypatch.setattr(semantic, "CELL_ROWS", 60)
+    monkeypatch.setattr(semantic, "FLAT_CELLS", 20)
+    res = semantic_pairs(data[0], THRESHOLD, "kmeans")
+    assert res.params["k"] > 80 and res.params["largest_cell"] < 400
+    found, truth = _pairs(res), _pairs(exact)
+    assert len(found & truth) / len(truth) >= 0.98 and found <= truth
 
 
 def test_kmeans_records_params_and_progress(data):

@@ -1,27 +1,30 @@
-"""Semantic dedupe at scale: time, peak memory and recall of `semantic_pairs` on synthetic sets.
+"""Semantic dedupe at scale: the task path (cells.py) on synthetic sets, generated per shard.
 
-Each size runs in a fresh process so its peak RSS is its own. Recall is measured against the
-exact brute-force pairs of the first 100k rows, which `synthetic` makes the same rows at every
-size (it draws in fixed chunks), so one exact search (cached) serves every size.
+Each size runs in a fresh driver process, so its peak RSS is its own; each shard of vectors is
+drawn inside the task that assigns it (nothing but the cell-sorted work files reaches the disk),
+and it saves its planted pairs: members of one duplicate group whose cosine reaches the
+threshold. Recall is the share of planted pairs found.
 
-    curate bench dedupe [--sizes 100000,1000000]
+    curate bench dedupe --vectors 100000,1000000 --scheduler local:2
 """
 
 import concurrent.futures
 import multiprocessing
-import os
 import resource
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
-from curate.dedupe.semantic import semantic_pairs
+from curate.dedupe import cells
+from curate.executors import make_executor
 
 CHUNK = 50_000  # synthetic rows drawn per seed; a prefix of a bigger set is a smaller set
 TOPICS = 2_000
 THEMES = 50  # topics share broad themes, so cells are not cleanly separated
-RECALL_ROWS = 100_000
 
 
 def synthetic(n: int, dim: int = 1280, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -31,17 +34,23 @@ def synthetic(n: int, dim: int = 1280, seed: int = 0) -> tuple[np.ndarray, np.nd
     duplicates), and topics around a few broad themes. About 15% of rows are in duplicate groups of 2-20 with pairwise cosine
     ~0.9-0.99, and a fifth of the groups are near misses at ~0.82-0.9 that must not match.
     """
-    topic_rng = np.random.default_rng([seed, 2**32 - 1])
-    themes = _unit(topic_rng.standard_normal((THEMES, dim), dtype=np.float32))
-    topics = _around(topic_rng, themes[topic_rng.integers(0, THEMES, TOPICS)], np.full(TOPICS, 0.4, np.float32))
-    closeness = topic_rng.uniform(0.5, 0.85, TOPICS).astype(np.float32)
     out = np.empty((n, dim), np.float16)
     groups = np.empty(n, np.int64)
     for c0 in range(0, n, CHUNK):
         rows = min(CHUNK, n - c0)
-        out[c0:c0 + rows], groups[c0:c0 + rows] = _chunk(np.random.default_rng([seed, c0]), rows, topics, closeness)
-        groups[c0:c0 + rows][groups[c0:c0 + rows] >= 0] += c0
+        out[c0:c0 + rows], groups[c0:c0 + rows] = chunk(c0, rows, dim, seed)
     return out, groups
+
+
+def chunk(c0: int, rows: int, dim: int = 1280, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows c0..c0+rows of `synthetic` (c0 a multiple of CHUNK): its groups are numbered from c0."""
+    topic_rng = np.random.default_rng([seed, 2**32 - 1])
+    themes = _unit(topic_rng.standard_normal((THEMES, dim), dtype=np.float32))
+    topics = _around(topic_rng, themes[topic_rng.integers(0, THEMES, TOPICS)], np.full(TOPICS, 0.4, np.float32))
+    closeness = topic_rng.uniform(0.5, 0.85, TOPICS).astype(np.float32)
+    vectors, groups = _chunk(np.random.default_rng([seed, c0]), rows, topics, closeness)
+    groups[groups >= 0] += c0
+    return vectors.astype(np.float16), groups
 
 
 def _unit(x):
@@ -71,16 +80,78 @@ def _chunk(rng, rows, topics, closeness):
     return np.concatenate([base[:singles], members])[order], np.concatenate([np.full(singles, -1), owner])[order]
 
 
-def _run(n, dim, threshold, mode, sub):
-    """Child process: build the set, search it, report; the pairs inside the first `sub` rows come back."""
-    vectors, _ = synthetic(n, dim)
-    start = time.perf_counter()
-    res = semantic_pairs(vectors, threshold, mode)
-    wall = time.perf_counter() - start
-    inside = res.j < sub
-    return {"n": n, "mode": res.params["mode"], "params": res.params, "wall_s": wall,
-            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "pairs": len(res.i),
-            "sub": (res.i[inside], res.j[inside])}
+@dataclass(frozen=True)
+class Synthetic:
+    """cells.py's source over `synthetic(n, dim)`, a shard per chunk, drawn where it is read."""
+
+    n: int
+    dim: int
+    threshold: float
+    truth: str  # folder of each shard's planted pairs
+
+    @property
+    def shards(self) -> list[str]:
+        return [f"{c0:010d}" for c0 in range(0, self.n, CHUNK)]
+
+    @property
+    def starts(self) -> np.ndarray:
+        return np.array([*range(0, self.n, CHUNK), self.n], np.int64)
+
+    def read(self, shard: str) -> np.ndarray:
+        c0 = int(shard)
+        vectors, groups = chunk(c0, min(CHUNK, self.n - c0), self.dim)
+        path = Path(self.truth) / f"{shard}.npy"
+        if not path.exists():
+            np.save(path, _planted(vectors, groups, c0, self.n, self.threshold))
+        return vectors
+
+    def sample(self, rows: np.ndarray) -> np.ndarray:
+        """As many rows as asked for, from the first chunks: every chunk is drawn alike, and
+        drawing all of them in the driver would double the work."""
+        out = np.concatenate([chunk(c0, min(CHUNK, self.n - c0), self.dim)[0]
+                              for c0 in range(0, min(self.n, -(-len(rows) // CHUNK) * CHUNK), CHUNK)])
+        return out[:len(rows)].astype(np.float32)
+
+
+def _planted(vectors, groups, c0, n, threshold) -> np.ndarray:
+    """Keys i * n + j of the pairs inside one duplicate group with cosine >= threshold."""
+    keys = []
+    member = np.flatnonzero(groups >= 0)
+    order = member[np.argsort(groups[member], kind="stable")]
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for rows in np.split(order, bounds):
+        x = vectors[rows].astype(np.float32)
+        a, b = np.nonzero(np.triu(x @ x.T >= threshold, k=1))
+        i, j = np.minimum(rows[a], rows[b]) + c0, np.maximum(rows[a], rows[b]) + c0
+        keys.append(i * n + j)
+    return np.concatenate(keys) if keys else np.zeros(0, np.int64)
+
+
+def _peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _run(n, dim, threshold, scheduler):
+    """Child process: plan and run the tasks, read the edges back, score them."""
+    with tempfile.TemporaryDirectory(prefix="curate-bench-dedupe-") as tmp:
+        truth = Path(tmp) / "truth"
+        truth.mkdir()
+        source = Synthetic(n, dim, threshold, str(truth))
+        start = time.perf_counter()
+        with make_executor(scheduler) as ex:
+            startup = time.perf_counter() - start
+            parts, params = cells.pairs(source, threshold, Path(tmp) / "work", ex)
+            wall = time.perf_counter() - start - startup
+            client = getattr(ex, "client", None)
+            workers = client.run(_peak_rss_gb) if client is not None else {}
+        found = np.concatenate([pq.read_table(p, columns=["i"])["i"].to_numpy() * n
+                                + pq.read_table(p, columns=["j"])["j"].to_numpy() for p in parts])
+        planted = np.concatenate([np.load(p) for p in sorted(truth.glob("*.npy"))])
+        disk = sum(p.stat().st_size for p in (Path(tmp) / "work").rglob("*") if p.is_file())
+    hit = np.isin(planted, found)
+    return {"n": n, "params": params, "wall_s": wall, "startup_s": startup, "driver_peak_gb": _peak_rss_gb(),
+            "worker_peak_gb": sorted(workers.values()), "pairs": len(found), "planted": len(planted),
+            "recall": float(hit.mean()) if len(hit) else 1.0, "work_gb": disk / 2**30}
 
 
 def _in_child(*args):
@@ -89,27 +160,5 @@ def _in_child(*args):
         return pool.submit(_run, *args).result()
 
 
-def _truth(dim, threshold, rows):
-    """Exact pairs of the first `rows` rows, cached: the brute force is the slow part of a bench."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "curate" / "bench_semantic"
-    path = cache / f"exact-{rows}-{dim}-{threshold}.npz"
-    if not path.exists():
-        exact = _in_child(rows, dim, threshold, "exact", rows)
-        cache.mkdir(parents=True, exist_ok=True)
-        np.savez(path, i=exact["sub"][0], j=exact["sub"][1])
-    with np.load(path) as z:
-        return z["i"], z["j"]
-
-
-def bench(sizes=(100_000, 1_000_000), dim=1280, threshold=0.9, mode="auto") -> list[dict]:
-    sub = min(RECALL_ROWS, min(sizes))
-    ti, tj = _truth(dim, threshold, sub)
-    truth = set(zip(ti.tolist(), tj.tolist()))
-    rows = []
-    for n in sizes:
-        row = _in_child(n, dim, threshold, mode, sub)
-        found = set(zip(*(x.tolist() for x in row.pop("sub"))))
-        row["recall"] = len(found & truth) / max(1, len(truth))
-        row["precision"] = len(found & truth) / max(1, len(found))
-        rows.append(row)
-    return rows
+def bench(sizes=(100_000, 1_000_000), dim=1280, threshold=0.9, scheduler="local:2") -> list[dict]:
+    return [_in_child(n, dim, threshold, scheduler) for n in sizes]

@@ -3,9 +3,11 @@
 Three searches, one answer shape. `exact` multiplies blocks of the matrix against itself;
 `kmeans` (SemDeDup-style) splits the set into k-means cells and runs the exact search inside
 each cell, which is what makes millions fit on one machine: both the assignment and the
-in-cell search are dense matrix products, about n**1.5 work with K ~ sqrt(n) cells. A
-duplicate pair straddling a cell boundary would be lost, so a vector whose second-nearest
-centroid is almost as near as its nearest also visits that cell. `ivf` is the classic faiss
+in-cell search are dense matrix products, about n**1.5 work with K ~ sqrt(n) cells. Past
+TWO_LEVEL_ROWS the cells keep a fixed size and a row meets only the cells inside its two
+nearest of sqrt(K) coarse cells, so the work grows as n. A duplicate pair straddling a cell
+boundary would be lost, so a vector whose second-nearest centroid is almost as near as its
+nearest also visits that cell. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
 are per query, not matrix products), so `auto` does not pick it.
 
@@ -29,6 +31,11 @@ BLOCK_FLOATS = 64 << 20  # one similarity block: 64 Mi float32 = 256 MB
 VISIT_MARGIN = 0.04
 IVF_NPROBE = 32
 KMEANS_NITER = 20
+TWO_LEVEL_ROWS = 1_000_000  # above, cells of CELL_ROWS found through coarse cells
+CELL_ROWS = 1_000
+FLAT_CELLS = 1_000  # more cells than this: two levels
+FINE_POINTS = 32  # training rows per cell with two levels (the driver holds the sample)
+COARSE_PROBE = 2
 
 
 @dataclass
@@ -49,7 +56,7 @@ def semantic_pairs(vectors: np.ndarray, threshold: float, mode: str = "auto", pr
     search = {"exact": _exact, "kmeans": _kmeans, "ivf": _ivf}[mode]
     parts = []
     params = search(vectors, threshold, lambda *p: parts.append(p), progress or (lambda done: None))
-    i, j, sim = _merge(parts, n)
+    i, j, sim = merge(parts, n)
     return SearchResult(i, j, sim, {"mode": mode, "threshold": threshold, "n": n,
                                     "threads": faiss.omp_get_max_threads(), **params})
 
@@ -60,27 +67,27 @@ def clusters(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _f32(vectors, rows) -> np.ndarray:
+def f32(vectors, rows) -> np.ndarray:
     return np.ascontiguousarray(vectors[rows], dtype=np.float32)
 
 
-def _scan(vectors, queries, base, threshold, emit, triangle=False):
+def scan(vectors, queries, base, threshold, emit, triangle=False):
     """Thresholded dot products of rows `queries` against rows `base`, a row chunk at a time.
 
     With `triangle` (queries is base) each chunk only meets the base rows from its own start,
-    halving the work; the few pairs seen twice inside a chunk are dropped by `_merge`.
+    halving the work; the few pairs seen twice inside a chunk are dropped by `merge`.
     """
-    xb = _f32(vectors, base)
+    xb = f32(vectors, base)
     step = max(1, BLOCK_FLOATS // max(1, len(base)))
     for r0 in range(0, len(queries), step):
-        xq = xb[r0:r0 + step] if triangle else _f32(vectors, queries[r0:r0 + step])
+        xq = xb[r0:r0 + step] if triangle else f32(vectors, queries[r0:r0 + step])
         c0 = r0 if triangle else 0
         s = xq @ xb[c0:].T
         r, c = np.nonzero(s >= threshold)
         emit(queries[r0 + r], base[c0 + c], s[r, c])
 
 
-def _merge(parts, n):
+def merge(parts, n):
     """Order each pair as i < j, drop self pairs, keep each pair once."""
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -94,7 +101,7 @@ def _merge(parts, n):
 def _exact(vectors, threshold, emit, progress):
     """One float32 copy of the whole set: for small sets and for ground truth."""
     rows = np.arange(len(vectors))
-    _scan(vectors, rows, rows, threshold, emit, triangle=True)
+    scan(vectors, rows, rows, threshold, emit, triangle=True)
     progress(len(vectors))
     return {"index": "blocked matmul"}
 
@@ -103,26 +110,120 @@ def _train_sample(n, size, seed=0):
     return np.sort(np.random.default_rng(seed).choice(n, min(n, size), replace=False))
 
 
+def cell_count(n: int) -> int:
+    """sqrt(n) cells up to TWO_LEVEL_ROWS; above, cells of about CELL_ROWS, so the in-cell work
+    grows as n, not n**1.5 (found through coarse cells, two_level)."""
+    return max(1, round(math.sqrt(n))) if n <= TWO_LEVEL_ROWS else round(n / CELL_ROWS)
+
+
+def train_sample(n: int, k: int) -> np.ndarray:
+    """The rows k-means centroids are trained on (sorted)."""
+    return _train_sample(n, (FINE_POINTS if k > FLAT_CELLS else 128) * k)
+
+
+@dataclass
+class Centroids:
+    """Cell centroids; past FLAT_CELLS they come in coarse groups: fine[bounds[c]:bounds[c + 1]]
+    are the cells inside coarse cell c, and a row is only compared with the fine centroids of
+    its COARSE_PROBE nearest coarse cells."""
+
+    fine: np.ndarray
+    coarse: np.ndarray  # (0, d) when flat
+    bounds: np.ndarray
+
+    def save(self, path) -> None:
+        np.savez(path, fine=self.fine, coarse=self.coarse, bounds=self.bounds)
+
+    @classmethod
+    def load(cls, path) -> "Centroids":
+        with np.load(path) as z:
+            return cls(z["fine"], z["coarse"], z["bounds"])
+
+
+def _spherical_kmeans(x: np.ndarray, k: int, points: int) -> np.ndarray:
+    if k >= len(x):
+        return x.copy()
+    km = faiss.Kmeans(x.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=points)
+    km.train(x)
+    return km.centroids
+
+
+def train_centroids(sample: np.ndarray, k: int) -> Centroids:
+    d = sample.shape[1]
+    if k <= FLAT_CELLS:
+        return Centroids(_spherical_kmeans(sample, k, 128), np.zeros((0, d), np.float32), np.zeros(0, np.int64))
+    # Two levels: sqrt(k) coarse cells, then each coarse cell split in proportion to its sample share.
+    coarse = _spherical_kmeans(sample, max(2, round(math.sqrt(k))), 256)
+    index = faiss.IndexFlatIP(d)
+    index.add(coarse)
+    owner = index.search(sample, 1)[1][:, 0]
+    fine, bounds = [], [0]
+    for c in range(len(coarse)):
+        mine = sample[owner == c]
+        if len(mine):
+            fine.append(_spherical_kmeans(mine, max(1, round(k * len(mine) / len(sample))), FINE_POINTS))
+        bounds.append(bounds[-1] + (len(fine[-1]) if len(mine) else 0))
+    return Centroids(np.concatenate(fine), coarse, np.array(bounds, np.int64))
+
+
+def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
+    """(cell of each row, second cell of each row or -1 when it does not visit one).
+
+    Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
+    centroid is within the margin; they are compared with the members, not with each other.
+    (With one cell faiss pads the second column with -inf scores, so nobody visits.)"""
+    fine = centroids.fine
+    index = faiss.IndexFlatIP(fine.shape[1])
+    index.add(centroids.coarse if len(centroids.coarse) else fine)
+    step = 65_536
+    near, cell = [], []
+    for r0 in range(0, len(vectors), step):
+        x = f32(vectors, slice(r0, r0 + step))
+        if not len(centroids.coarse):
+            scores, ids = index.search(x, 2)
+        else:
+            scores, ids = _two_level(centroids, index, x)
+        near.append(scores)
+        cell.append(ids)
+    near, cell = np.concatenate(near), np.concatenate(cell)
+    return cell[:, 0], np.where(near[:, 1] >= near[:, 0] - margin, cell[:, 1], -1)
+
+
+def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
+    """Best two fine centroids of each row among those of its nearest coarse cells."""
+    best = np.full((len(x), 2), -np.inf, np.float32)
+    ids = np.full((len(x), 2), -1, np.int64)
+    probe = coarse_index.search(x, COARSE_PROBE)[1]
+    for c in np.unique(probe).tolist():
+        lo, hi = centroids.bounds[c], centroids.bounds[c + 1]
+        rows = np.flatnonzero((probe == c).any(axis=1))
+        if hi == lo or not len(rows):
+            continue
+        s = x[rows] @ centroids.fine[lo:hi].T
+        top = np.argsort(-s, axis=1)[:, :2]
+        scores = np.take_along_axis(s, top, axis=1)
+        if top.shape[1] == 1:
+            top, scores = np.pad(top, ((0, 0), (0, 1))), np.pad(scores, ((0, 0), (0, 1)), constant_values=-np.inf)
+        both_s = np.concatenate([best[rows], scores], axis=1)
+        both_i = np.concatenate([ids[rows], top + lo], axis=1)
+        order = np.argsort(-both_s, axis=1)[:, :2]
+        best[rows] = np.take_along_axis(both_s, order, axis=1)
+        ids[rows] = np.take_along_axis(both_i, order, axis=1)
+    return best, ids
+
+
 def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
     n, d = vectors.shape
-    k = max(1, round(math.sqrt(n)))
-    km = faiss.Kmeans(d, k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=128)
-    sample = _train_sample(n, 128 * k)
-    km.train(_f32(vectors, sample))
-    centroids = faiss.IndexFlatIP(d)
-    centroids.add(km.centroids)
-    step = 65_536
-    near, cell = (np.concatenate(parts) for parts in zip(*(
-        centroids.search(_f32(vectors, slice(r0, r0 + step)), 2) for r0 in range(0, n, step))))
-    # Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
-    # centroid is within the margin; they are compared with the members, not with each other.
-    # (With one cell faiss pads the second column with -inf scores, so nobody visits.)
-    visits = np.flatnonzero(near[:, 1] >= near[:, 0] - margin)
-    members = _group(cell[:, 0], np.arange(n), k)
-    visitors = _group(cell[visits, 1], visits, k)
+    sample = train_sample(n, cell_count(n))
+    centroids = train_centroids(f32(vectors, sample), cell_count(n))
+    k = len(centroids.fine)
+    first, second = nearest_cells(centroids, vectors, margin)
+    visits = np.flatnonzero(second >= 0)
+    members = group(first, np.arange(n), k)
+    visitors = group(second[visits], visits, k)
     for c in range(k):
-        _scan(vectors, members[c], members[c], threshold, emit, triangle=True)
-        _scan(vectors, visitors[c], members[c], threshold, emit)
+        scan(vectors, members[c], members[c], threshold, emit, triangle=True)
+        scan(vectors, visitors[c], members[c], threshold, emit)
         progress(len(members[c]))
     sizes = np.array([len(m) for m in members])
     return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER, "train_rows": len(sample),
@@ -130,7 +231,7 @@ def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
             "cell_pairs_computed": float((sizes.astype(np.float64) ** 2).sum() / 2)}
 
 
-def _group(labels, rows, k):
+def group(labels, rows, k):
     order = np.argsort(labels, kind="stable")
     return np.split(rows[order], np.cumsum(np.bincount(labels, minlength=k))[:-1])
 
@@ -142,13 +243,13 @@ def _ivf(vectors, threshold, emit, progress, nprobe=IVF_NPROBE):
     index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(d), d, nlist, faiss.ScalarQuantizer.QT_fp16,
                                           faiss.METRIC_INNER_PRODUCT)
     sample = _train_sample(n, 64 * nlist)
-    index.train(_f32(vectors, sample))
+    index.train(f32(vectors, sample))
     step = 65_536
     for r0 in range(0, n, step):
-        index.add(_f32(vectors, slice(r0, r0 + step)))
+        index.add(f32(vectors, slice(r0, r0 + step)))
     index.nprobe = min(nprobe, nlist)
     for r0 in range(0, n, step):
-        lims, sim, found = index.range_search(_f32(vectors, slice(r0, r0 + step)), threshold)
+        lims, sim, found = index.range_search(f32(vectors, slice(r0, r0 + step)), threshold)
         emit(np.repeat(np.arange(r0, r0 + len(lims) - 1), np.diff(lims).astype(np.int64)), found, sim)
         progress(len(lims) - 1)
     return {"index": "IndexIVFScalarQuantizer fp16", "nlist": nlist, "nprobe": index.nprobe,

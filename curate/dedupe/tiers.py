@@ -65,35 +65,53 @@ def _pixel_check(i: np.ndarray, j: np.ndarray, thumbnails, max_region: int) -> n
     return np.array([pixels.agree(thumbs[a], thumbs[b], max_region) for a, b in zip(i.tolist(), j.tolist())], bool)
 
 
-def find_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, vectors: np.ndarray,
-               thresholds: Thresholds, crop_vectors, thumbnails, mode: str = "auto", progress=None) -> Edges:
-    """`crop_vectors(indices)` -> {index: (9, dim) crop vectors}, called once for the uncertain band;
-    `thumbnails(indices)` -> {index: pixels.thumbnail}, called for the pairs to check."""
+def hash_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, thresholds: Thresholds, thumbnails):
+    """(exact i, j), (perceptual i, j) and how many perceptual pairs the pixel check refused."""
     ei, ej = _exact_pairs(pixel)
     pi, pj, _ = perceptual_pairs(phash, thresholds.phash_radius)
     confirmed = hamming(dhash[pi], dhash[pj]) <= thresholds.dhash_radius
     pi, pj = pi[confirmed], pj[confirmed]
     agreed = _pixel_check(pi, pj, thumbnails, thresholds.pixel_region)
-    pi, pj = pi[agreed], pj[agreed]
-    found = semantic_pairs(vectors, thresholds.candidate, mode=mode, progress=progress)
-    joined = set(zip(ei.tolist(), ej.tolist())) | set(zip(pi.tolist(), pj.tolist()))
-    fresh = np.array([(a, b) not in joined for a, b in zip(found.i.tolist(), found.j.tolist())], bool)
-    si, sj, sim = found.i[fresh], found.j[fresh], found.sim[fresh]
+    return (ei, ej), (pi[agreed], pj[agreed]), int((~agreed).sum())
+
+
+def verify_semantic(i: np.ndarray, j: np.ndarray, sim: np.ndarray, vectors, thresholds: Thresholds,
+                    crop_vectors, thumbnails) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The candidate pairs (not joined by a stronger tier) that are semantic duplicates, and counts.
+
+    `vectors[a]` is the embedding of index a; the loaders take the same indices."""
     direct = sim >= thresholds.semantic
-    band_i, band_j = si[~direct], sj[~direct]
+    band_i, band_j = i[~direct], j[~direct]
     crops = crop_vectors(sorted(set(band_i.tolist()) | set(band_j.tolist()))) if len(band_i) else {}
     verified = np.array([aligned_similarity(vectors[a], crops[a], vectors[b], crops[b]) >= thresholds.aligned
                          for a, b in zip(band_i.tolist(), band_j.tolist())], bool)
-    si = np.concatenate([si[direct], band_i[verified] if len(band_i) else band_i])
-    sj = np.concatenate([sj[direct], band_j[verified] if len(band_j) else band_j])
-    semantic_agreed = _pixel_check(si, sj, thumbnails, thresholds.pixel_region)
-    params = {**found.params, "candidates": int(len(found.i)), "verified_band": int(len(band_i)),
-              "accepted_by_crops": int(verified.sum()) if len(band_i) else 0,
-              "refused_by_pixels": int((~agreed).sum() + (~semantic_agreed).sum())}
-    si, sj = si[semantic_agreed], sj[semantic_agreed]
-    return Edges(
-        i=np.concatenate([ei, pi, si]).astype(np.int64),
-        j=np.concatenate([ej, pj, sj]).astype(np.int64),
-        tier=np.concatenate([np.full(len(ei), 0), np.full(len(pi), 1), np.full(len(si), 2)]).astype(np.int8),
-        params=params,
-    )
+    si = np.concatenate([i[direct], band_i[verified] if len(band_i) else band_i])
+    sj = np.concatenate([j[direct], band_j[verified] if len(band_j) else band_j])
+    agreed = _pixel_check(si, sj, thumbnails, thresholds.pixel_region)
+    counts = {"verified_band": int(len(band_i)), "accepted_by_crops": int(verified.sum()) if len(band_i) else 0,
+              "refused_by_pixels": int((~agreed).sum())}
+    return si[agreed].astype(np.int64), sj[agreed].astype(np.int64), counts
+
+
+def join(exact, perceptual, semantic, params: dict) -> Edges:
+    """One edge list from the (i, j) pairs of each tier, strongest first."""
+    tiers = (exact, perceptual, semantic)
+    return Edges(i=np.concatenate([t[0] for t in tiers]).astype(np.int64),
+                 j=np.concatenate([t[1] for t in tiers]).astype(np.int64),
+                 tier=np.concatenate([np.full(len(t[0]), n) for n, t in enumerate(tiers)]).astype(np.int8),
+                 params=params)
+
+
+def find_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, vectors: np.ndarray,
+               thresholds: Thresholds, crop_vectors, thumbnails, mode: str = "auto", progress=None) -> Edges:
+    """Every tier in this process, on vectors in memory (the labelled set; dedupe runs the
+    semantic tier as tasks, cells.py). `crop_vectors(indices)` -> {index: (9, dim) crop vectors},
+    called once for the uncertain band; `thumbnails(indices)` -> {index: pixels.thumbnail}."""
+    exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbnails)
+    found = semantic_pairs(vectors, thresholds.candidate, mode=mode, progress=progress)
+    joined = set(zip(exact[0].tolist(), exact[1].tolist())) | set(zip(perceptual[0].tolist(), perceptual[1].tolist()))
+    fresh = np.array([(a, b) not in joined for a, b in zip(found.i.tolist(), found.j.tolist())], bool)
+    si, sj, counts = verify_semantic(found.i[fresh], found.j[fresh], found.sim[fresh], vectors, thresholds,
+                                     crop_vectors, thumbnails)
+    counts["refused_by_pixels"] += refused
+    return join(exact, perceptual, (si, sj), {**found.params, "candidates": int(len(found.i)), **counts})

@@ -1,0 +1,228 @@
+"""The semantic search of semantic.py as executor tasks: no process holds every vector.
+
+The driver trains the k-means centroids on a sample it reads shard by shard (semantic.py's
+rows, seed and cell count, so the cells are the same), then
+1. a task per vector shard assigns its rows to their nearest cell (members) and, when the
+   second-nearest centroid is within the margin, to that cell too (visitors), and writes them
+   sorted by cell: assign/<shard>.{vectors,rows,other,offsets}.npy;
+2. a task per group of consecutive cells reads its slice of every shard's file, runs the
+   in-cell scans of `semantic._kmeans` on one cell at a time, hands the candidate pairs to a
+   verifier (or keeps them all) and writes the edges: edges/<first cell>-<end cell>.parquet.
+A pair seen from both sides of a boundary is kept by the lower cell only, so the pairs are
+exactly those of `semantic_pairs` in the same mode. Every task skips an output that exists
+(written last, atomically), so a killed run resumes per task.
+
+A source is a picklable object with `shards` (names), `starts` (row offsets, one more than
+shards: shard s holds rows starts[s]..starts[s+1]) and `read(shard)` -> its vectors; it may
+have `sample(rows)` -> float32 vectors to train on, when it has a cheaper way than reading
+every shard.
+"""
+
+import functools
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.dedupe import semantic
+from curate.progress import bar
+
+GROUP_ROWS = 200_000  # members + visitors one search task reads (a cell at a time)
+MIN_GROUPS = 8  # search tasks, at least, when there are cells enough: work for every worker
+
+
+@dataclass(frozen=True)
+class Plan:
+    work: str
+    n: int
+    k: int
+    threshold: float
+    margin: float
+    threads: int
+
+    def path(self, *parts: str) -> Path:
+        return Path(self.work).joinpath(*parts)
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+def _assigned(plan: Plan, shard: str, name: str, mmap=None) -> np.ndarray:
+    return np.load(plan.path("assign", f"{shard}.{name}.npy"), mmap_mode=mmap)
+
+
+def assign(plan: Plan, source, shard: str) -> np.ndarray:
+    """Task: write one shard's rows sorted by cell; returns its offsets (members of cell c at
+    [o[c], o[c+1]), its visitors at [o[k+c], o[k+c+1]))."""
+    done = plan.path("assign", f"{shard}.offsets.npy")
+    if done.exists():
+        return np.load(done)
+    faiss.omp_set_num_threads(plan.threads)
+    vectors = source.read(shard)
+    start = source.starts[source.shards.index(shard)]
+    if plan.k == 1:
+        first, second = np.zeros(len(vectors), np.int64), np.full(len(vectors), -1)
+    else:
+        first, second = semantic.nearest_cells(semantic.Centroids.load(plan.path("centroids.npz")), vectors,
+                                               plan.margin)
+    members = np.argsort(first, kind="stable")
+    visits = np.flatnonzero(second >= 0)
+    visitors = visits[np.argsort(second[visits], kind="stable")]
+    order = np.concatenate([members, visitors])
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(first, minlength=plan.k)),
+                              len(members) + np.cumsum(np.bincount(second[visits], minlength=plan.k))])
+    # `other`: a member's second cell (-1: it visits none), a visitor's own cell.
+    other = np.concatenate([second[members], first[visitors]]).astype(np.int32)
+    for name, array in (("vectors", vectors[order]), ("rows", start + order.astype(np.int64)), ("other", other)):
+        _save(plan.path("assign", f"{shard}.{name}.npy"), array)
+    _save(done, offsets.astype(np.int64))
+    return offsets
+
+
+def _cell(files, k: int, c: int, part: int):
+    """(vectors, rows, other) of cell c's members (part 0) or visitors (part 1), from every shard."""
+    lo, hi = part * k + c, part * k + c + 1
+    pieces = [(v[o[lo]:o[hi]], r[o[lo]:o[hi]], t[o[lo]:o[hi]]) for v, r, t, o in files if o[hi] > o[lo]]
+    if not pieces:
+        return np.zeros((0, files[0][0].shape[1]), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return tuple(np.concatenate(p) for p in zip(*pieces))
+
+
+def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> dict:
+    """Task: the pairs of cells [c0, c1) at cosine >= threshold, verified, as edges/<c0>-<c1>.parquet."""
+    out = plan.path("edges", f"{cells[0]}-{cells[1]}.parquet")
+    if out.exists():
+        return json.loads(pq.read_schema(out).metadata[b"curate.counts"])
+    faiss.omp_set_num_threads(plan.threads)
+    files = [(_assigned(plan, s, "vectors", "r"), _assigned(plan, s, "rows"), _assigned(plan, s, "other"),
+              _assigned(plan, s, "offsets")) for s in shards]
+    parts, seen = [], {}
+    for c in range(*cells):
+        mv, mr, mo = _cell(files, plan.k, c, 0)
+        vv, vr, vo = _cell(files, plan.k, c, 1)
+        x, rows, m = np.concatenate([mv, vv]), np.concatenate([mr, vr]), len(mr)
+
+        def emit(a, b, sim):  # called within this cell's scans only
+            parts.append((rows[a], rows[b], sim))
+            for n in [] if verifier is None else np.unique(np.concatenate([a, b])).tolist():
+                seen.setdefault(int(rows[n]), x[n])  # the verifier's vectors
+
+        def emit_visits(a, b, sim):
+            # Visitor a (of cell vo) meets member b: cell vo finds the pair too when b visits it.
+            mine = ~((mo[b] == vo[a - m]) & (vo[a - m] < c))
+            emit(a[mine], b[mine], sim[mine])
+
+        members, visitors = np.arange(m), np.arange(m, len(rows))
+        semantic.scan(x, members, members, plan.threshold, emit, triangle=True)
+        semantic.scan(x, visitors, members, plan.threshold, emit_visits)
+    i, j, sim = semantic.merge(parts, plan.n)
+    counts = {"candidates": int(len(i))}
+    if verifier is not None and len(i):
+        rows = np.array(sorted(seen), np.int64)
+        vectors = np.stack([seen[r] for r in rows.tolist()]).astype(np.float32)
+        i, j, found = verifier(i, j, sim, rows, vectors)
+        counts.update(found)
+    table = pa.table({"i": pa.array(i, pa.int64()), "j": pa.array(j, pa.int64())})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    pq.write_table(table.replace_schema_metadata({"curate.counts": json.dumps(counts)}), tmp)
+    os.replace(tmp, out)
+    return counts
+
+
+def _groups(sizes: np.ndarray, rows: int) -> list[tuple[int, int]]:
+    """Consecutive cells, about `rows` (members + visitors) a group."""
+    groups, c0, total = [], 0, 0
+    for c, size in enumerate(sizes.tolist()):
+        if total and total + size > rows:
+            groups.append((c0, c))
+            c0, total = c, 0
+        total += size
+    return groups + [(c0, len(sizes))]
+
+
+def _sample(source, rows: np.ndarray) -> np.ndarray:
+    """The vectors of `rows` (sorted), reading one shard at a time."""
+    blocks = []
+    for s, shard in enumerate(source.shards):
+        lo, hi = np.searchsorted(rows, source.starts[s:s + 2])
+        if hi > lo:
+            blocks.append(semantic.f32(source.read(shard), rows[lo:hi] - source.starts[s]))
+    return np.concatenate(blocks)
+
+
+def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", verifier=None,
+          margin: float = semantic.VISIT_MARGIN, threads: int = 1) -> tuple[list[Path], dict]:
+    """Run the tasks on `executor` (entered); returns the edge partitions and the search params."""
+    n = int(source.starts[-1])
+    clock = [time.perf_counter()]
+    seconds = {}
+
+    def lap(name):
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 1)
+
+    if mode == "auto":
+        mode = "exact" if n <= semantic.EXACT_MAX_ROWS else "kmeans"
+    k = 1 if mode == "exact" else semantic.cell_count(n)
+    params = {"mode": mode, "threshold": threshold, "n": n}
+    centroids = Path(work) / "centroids.npz"
+    centroids.parent.mkdir(parents=True, exist_ok=True)
+    if k > 1:
+        params.update(index="faiss.Kmeans spherical", niter=semantic.KMEANS_NITER, visit_margin=margin)
+        if not centroids.exists():
+            sample = semantic.train_sample(n, k)
+            vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
+            tmp = centroids.with_name(f".tmp-{os.getpid()}-{centroids.name}")
+            semantic.train_centroids(vectors, k).save(tmp)
+            os.replace(tmp, centroids)
+        trained = semantic.Centroids.load(centroids)
+        k = len(trained.fine)
+        params.update(train_rows=len(semantic.train_sample(n, semantic.cell_count(n))), coarse=len(trained.coarse))
+    plan = Plan(str(work), n, k, threshold, margin, threads)
+    plan.path("assign").mkdir(parents=True, exist_ok=True)
+    params["k"] = k
+    lap("train")
+    sizes = np.zeros(2 * k, np.int64)
+    with bar(total=len(source.shards), desc="assign cells", unit="shard") as progress:
+        for _, offsets in executor.map(functools.partial(assign, plan, source), source.shards):
+            sizes += np.diff(offsets)
+            progress.update()
+    lap("assign")
+    members = sizes[:k]
+    cell_rows = members + sizes[k:]
+    groups = _groups(cell_rows, min(GROUP_ROWS, max(1, int(cell_rows.sum()) // MIN_GROUPS)))
+    counts = {}
+    with bar(total=len(groups), desc="semantic search", unit="task") as progress:
+        for _, found in executor.map(functools.partial(search, plan, source.shards, verifier), groups):
+            for key, value in found.items():
+                counts[key] = counts.get(key, 0) + value
+            progress.update()
+    lap("search")
+    params.update(visitors=int(sizes[k:].sum()), largest_cell=int(members.max()),
+                  cell_pairs_computed=float((members.astype(np.float64) ** 2).sum() / 2),
+                  tasks={"assign": len(source.shards), "search": len(groups)}, seconds=seconds, **counts)
+    return [plan.path("edges", f"{g[0]}-{g[1]}.parquet") for g in groups], params
+
+
+def vectors_of(work: Path, shards: list[str], starts: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    """float32 vectors of global `rows`, read from the members part of their shards' assign files."""
+    plan = Plan(str(work), 0, k, 0, 0, 1)
+    out = np.zeros((len(rows), _assigned(plan, shards[0], "vectors", "r").shape[1]), np.float32)
+    shard_of = np.searchsorted(starts, rows, side="right") - 1
+    for s in np.unique(shard_of).tolist():
+        mine = np.flatnonzero(shard_of == s)
+        have = _assigned(plan, shards[s], "rows")[:_assigned(plan, shards[s], "offsets")[k]]
+        position = np.empty(len(have), np.int64)
+        position[have - starts[s]] = np.arange(len(have))  # members hold each row of the shard once
+        out[mine] = _assigned(plan, shards[s], "vectors", "r")[position[rows[mine] - starts[s]]]
+    return out
