@@ -40,6 +40,22 @@ def read_shard_images(ws: Workspace, shard: str, keys=None) -> dict[str, bytes]:
     return dict(iter_shard_images(ws, shard, keys))
 
 
+def images_by_id(ws: Workspace, ids) -> dict[str, bytes]:
+    """The stored bytes of each id (its first ok images row: byte copies share them), each raw
+    shard read once, for the reports that show a few images of a dataset."""
+    from curate.manifest import read_table
+
+    wanted, where = set(ids), {}
+    for r in read_table(ws, "images").select(["id", "shard", "key", "status"]).to_pylist():
+        if r["status"] == "ok" and r["id"] in wanted:
+            where.setdefault(r["id"], (r["shard"], r["key"]))
+    keys: dict[str, set[str]] = {}
+    for shard, key in where.values():
+        keys.setdefault(shard, set()).add(key)
+    data = {(s, k): b for s, ks in keys.items() for k, b in read_shard_images(ws, s, ks).items()}
+    return {id_: data[at] for id_, at in where.items()}
+
+
 def member_offsets(path: Path) -> dict[str, tuple[int, int]]:
     """key -> (data offset, size) of each image in a WebDataset tar (cached until it changes)."""
     path = Path(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import ImageDraw, ImageFont
 
 from curate import manifest
-from curate.raw import decode, read_shard_images, to_rgb
+from curate.raw import decode, images_by_id, to_rgb
 from curate.report_html import STYLE, data_uri
 from curate.workspace import Workspace
 
@@ -53,21 +53,13 @@ def write_sheet(ws: Workspace, limit: int = 60) -> Path:
     captions = [r for r in manifest.read_table(ws, "captions").to_pylist() if r["caption"]]
     captions.sort(key=lambda r: (-(r["hands"] + r["people"] + len(r["objects"] or []) + bool(r["text_in_image"])), r["id"]))
     captions = captions[:limit]
-    where = {}
-    for r in manifest.read_table(ws, "images").select(["id", "shard", "key", "status"]).to_pylist():
-        if r["status"] == "ok":
-            where.setdefault(r["id"], (r["shard"], r["key"]))
-    wanted = {}
-    for r in captions:
-        shard, key = where[r["id"]]
-        wanted.setdefault(shard, []).append(key)
-    data = {(s, k): b for s, keys in wanted.items() for k, b in read_shard_images(ws, s, keys).items()}
+    data = images_by_id(ws, [r["id"] for r in captions])
     parts = [f"<!doctype html><meta charset=utf-8><title>curate captions: {html.escape(ws.root.name)}</title>",
              f"<style>{SHEET_STYLE}</style><h1>Captions in {html.escape(str(ws.root))}</h1>",
              "<p>Boxes: <b style='color:#963cc8'>objects</b>, <b style='color:#286ee6'>people</b>, <b style='color:#1eaa3c'>hands with a finger count</b>, "
              "<b style='color:#f08c00'>hands not countable</b>, <b style='color:#dc2828'>text</b>.</p>"]
     for r in captions:
-        image = draw(to_rgb(decode(data[where[r["id"]]])), r["caption"])
+        image = draw(to_rgb(decode(data[r["id"]])), r["caption"])
         unc = "".join(f"<p class=unc>uncertain: {html.escape(u)}</p>" for u in r["caption"]["uncertain"])
         parts.append(f"<div class=row><img src='{data_uri(image, SIZE)}'><div>"
                      f"<p class=short>{html.escape(r['short'])}</p><p>{html.escape(r['dense'])}</p>{unc}"

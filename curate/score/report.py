@@ -9,7 +9,7 @@ import numpy as np
 
 from curate import manifest
 from curate.report_html import STYLE, data_uri
-from curate.raw import decode, read_shard_images, to_rgb
+from curate.raw import decode, images_by_id, to_rgb
 from curate.score import columns
 from curate.workspace import Workspace
 
@@ -41,22 +41,13 @@ def histogram(values: np.ndarray, width: int = 560, height: int = 120) -> str:
 
 def write_report(ws: Workspace) -> Path:
     scores = [r for r in manifest.read_table(ws, "scores").to_pylist() if r["status"] == "ok"]
-    where = {}
-    for r in manifest.read_table(ws, "images").select(["id", "shard", "key", "status"]).to_pylist():
-        if r["status"] == "ok":
-            where.setdefault(r["id"], (r["shard"], r["key"]))
     picks = {}
     for name in SHOWN:
         ranked = sorted((r for r in scores if r[name] is not None), key=lambda r: r[name])
         if ranked:
             picks[name] = list(dict.fromkeys(ranked[round(q * (len(ranked) - 1))]["id"] for q in LEVELS))
-    wanted = {}
-    for ids in picks.values():
-        for id_ in ids:
-            shard, key = where[id_]
-            wanted.setdefault(shard, set()).add(key)
-    data = {(s, k): b for s, keys in wanted.items() for k, b in read_shard_images(ws, s, keys).items()}
-    thumbs = {id_: data_uri(to_rgb(decode(data[where[id_]])), THUMB) for ids in picks.values() for id_ in ids}
+    data = images_by_id(ws, [id_ for ids in picks.values() for id_ in ids])
+    thumbs = {id_: data_uri(to_rgb(decode(data[id_])), THUMB) for ids in picks.values() for id_ in ids}
     by_id = {r["id"]: r for r in scores}
     provenance = scores[0]["provenance"] if scores else {}
     parts = [f"<!doctype html><meta charset=utf-8><title>curate scores: {html.escape(ws.root.name)}</title>",
