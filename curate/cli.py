@@ -146,7 +146,7 @@ def cmd_sample(args) -> None:
         except OSError as err:
             raise UserError(f"--prompts {args.prompts}: {err.strerror}") from None
     print(json.dumps(sample(args.model_dir, prompts, parse_seeds(args.seeds), args.out, args.negative,
-                            args.guidance, args.steps, args.scheduler)))
+                            args.guidance, args.steps, args.scheduler, lora=args.lora, lora_scale=args.lora_scale)))
 
 
 def cmd_query(args) -> None:
@@ -344,6 +344,12 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--text-encoder", help="minilm (default, bundled weights) or a local transformers folder")
     p.add_argument("--vae", metavar="LOCAL_DIR", help="a diffusers AutoencoderKL folder: train in latent space")
+    p.add_argument("--base", metavar="LOCAL_DIR", help="start from a pretrained folder: a diffusers Stable Diffusion "
+                   "checkpoint or a curate model (its own VAE, text encoder and schedule)")
+    p.add_argument("--lora", type=int, metavar="RANK", help="train rank-RANK LoRA adapters on --base's UNet "
+                   "attention instead of every weight")
+    p.add_argument("--region-weights", metavar="NAME=W,...",
+                   help="loss weights inside the captions' boxes: hands, faces, people, text (e.g. hands=3,faces=2)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in MODEL_DIR")
     p.set_defaults(fn=cmd_train)
 
@@ -359,6 +365,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
+    p.add_argument("--lora", metavar="DIR", help="a `curate train --lora` folder to apply to MODEL_DIR")
+    p.add_argument("--lora-scale", type=float, default=1.0, help="strength of --lora (default: 1)")
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_sample)
 

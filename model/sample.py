@@ -30,14 +30,17 @@ def parse_seeds(text: str) -> list[int]:
         raise UserError(f"--seeds {text!r}: expected A-B, N or a comma-separated list") from None
 
 
-def load_pipeline(model_dir):
-    from model.pipeline import CuratePipeline
+def load_pipeline(model_dir, lora: str | None = None, lora_scale: float = 1.0):
+    from model import base
+    from model.lora import apply
 
     folder = Path(model_dir)
     if not (folder / "model_index.json").is_file():
         raise UserError(f"{folder} is not a trained model (no model_index.json); run `curate train` first")
-    pipe = CuratePipeline.from_pretrained(folder, low_cpu_mem_usage=False)  # no accelerate needed
+    pipe = base.pipeline_class(folder).from_pretrained(folder, low_cpu_mem_usage=False)  # no accelerate needed
     pipe.set_progress_bar_config(disable=True)
+    if lora:
+        apply(pipe, lora, lora_scale)
     return pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -53,12 +56,12 @@ def contact_sheet(images: list[Image.Image], labels: list[str], columns: int) ->
 
 
 def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str = "", guidance: float = 3.0,
-           steps: int = 50, scheduler: str = "ddim") -> dict:
+           steps: int = 50, scheduler: str = "ddim", lora: str | None = None, lora_scale: float = 1.0) -> dict:
     if not prompts:
         raise UserError("no prompts: pass --prompt TEXT or --prompts FILE")
     if scheduler not in SCHEDULERS:
         raise UserError(f"--scheduler {scheduler!r}: choose one of {', '.join(SCHEDULERS)}")
-    pipe = load_pipeline(model_dir)
+    pipe = load_pipeline(model_dir, lora, lora_scale)
     pipe.scheduler = SCHEDULERS[scheduler](pipe.scheduler.config)
     ws = Workspace(Path(out).resolve())
     ws.root.mkdir(parents=True, exist_ok=True)

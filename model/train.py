@@ -30,10 +30,10 @@ from curate import shard
 from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
-from model import data
+from model import base, data, lora, regions
 from model.pipeline import CuratePipeline
 from model.presets import PRESETS, unet_config
-from model.text import MAX_TOKENS, load_text_encoder
+from model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
@@ -57,33 +57,40 @@ class TrainConfig:
     text_encoder: str = "minilm"
     vae: str | None = None
     data_workers: int = 1
+    base: str | None = None            # a pretrained diffusers folder to start from (model.base)
+    lora: int | None = None            # train rank-N adapters only (model.lora), not every UNet weight
+    region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (model.regions)
 
     def resolved(self) -> "TrainConfig":
         if self.preset not in PRESETS:
             raise UserError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         p = PRESETS[self.preset]
-        return dataclasses.replace(self, resolution=self.resolution or p["resolution"],
+        lora.check_rank(self.lora)
+        if self.lora and not self.base:
+            raise UserError("--lora adapts a trained model: give it --base MODEL_DIR (a curate or diffusers folder)")
+        regions.parse(self.region_weights)
+        # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
+        learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5
+        return dataclasses.replace(self, resolution=self.resolution or (None if self.base else p["resolution"]),
                                    batch_size=self.batch_size or p["batch_size"],
-                                   learning_rate=self.learning_rate or p["learning_rate"])
+                                   learning_rate=self.learning_rate or learning_rate)
 
 
 class CaptionCache:
-    """Token states per caption: the text encoder is frozen and captions repeat every epoch."""
+    """Token states per caption: the text encoder is frozen and captions repeat every epoch.
+    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (model.base)."""
 
-    def __init__(self, tokenizer, encoder, device):
-        self.tokenizer, self.encoder, self.device, self.cache = tokenizer, encoder, device, {}
+    def __init__(self, encode):
+        self.encode, self.cache = encode, {}
 
     @torch.no_grad()
-    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
         for caption in set(captions) - self.cache.keys():
             # One at a time: a batch would make the numbers depend on which captions came
             # together first, and a resumed run would drift from an uninterrupted one.
-            tokens = self.tokenizer([caption], padding="max_length", max_length=MAX_TOKENS, truncation=True,
-                                    return_tensors="pt").to(self.device)
-            states = self.encoder(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
-            self.cache[caption] = (states[0], tokens.attention_mask[0])
+            self.cache[caption] = self.encode(caption)
         states, masks = zip(*(self.cache[c] for c in captions))
-        return torch.stack(states), torch.stack(masks)
+        return torch.stack(states), None if masks[0] is None else torch.stack(masks)
 
 
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
@@ -166,14 +173,29 @@ def _loss_curve(out: Path, losses: list[float]) -> None:
     plt.close(fig)
 
 
+def _usage(out: Path, cfg: TrainConfig) -> str:
+    """How to load what this run wrote."""
+    if cfg.lora:
+        return (f"A rank-{cfg.lora} LoRA (UNet attention) on `{cfg.base}`, not a whole model: "
+                f"`curate sample {cfg.base} --lora {out.name} --prompt ...`, or `pipe.load_lora_weights(\"{out.name}\")` "
+                f"on the base pipeline; `{lora.KOHYA}` is the same LoRA for ComfyUI and A1111.")
+    if cfg.base and base.pipeline_class(cfg.base).__name__ != "CuratePipeline":
+        return (f"Fine-tuned from `{cfg.base}`. Weights are the EMA of the training weights. Load with "
+                f"`diffusers.StableDiffusionPipeline.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
+    return ("Weights are the EMA of the training weights. Load with "
+            f"`model.pipeline.CuratePipeline.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
+
+
 def _model_card(out: Path, ws: Workspace, cfg: TrainConfig, samples: int, losses: list[float]) -> None:
     settings = json.dumps(dataclasses.asdict(cfg), indent=2)
+    weighted = (f"The loss was weighted inside the captions' boxes ({cfg.region_weights}; 1 elsewhere, mean 1 "
+                "per image).\n" if cfg.region_weights else "")
     (out / "README.md").write_text(f"""---
 library_name: diffusers
 pipeline_tag: text-to-image
 tags: [curate]
 ---
-# curate {cfg.preset} text-to-image model
+# curate {'LoRA' if cfg.lora else 'fine-tuned' if cfg.base else cfg.preset} text-to-image model
 
 Trained by `curate train` on the dataset `{ws.root}`: the {samples} images of its curated shard
 set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
@@ -184,8 +206,7 @@ set `shards/{cfg.shards}` (`manifests/train_shards`), selected by
 
 (stored images with status 'ok', one per distinct image, kept by dedupe when it had run).
 {cfg.steps} steps; final loss {losses[-1] if losses else float('nan'):.4f} (loss curve: loss.png).
-Weights are the EMA of the training weights. Load with
-`model.pipeline.CuratePipeline.from_pretrained("{out.name}")` or `curate sample {out.name} --prompt ...`.
+{weighted}{_usage(out, cfg)}
 
 Training settings:
 
@@ -193,6 +214,27 @@ Training settings:
 {settings}
 ```
 """)
+
+
+def _fresh_pipeline(cfg: TrainConfig, device: str) -> CuratePipeline:
+    """The preset's new UNet with the frozen --text-encoder and the optional --vae, predicting v
+    on a cosine schedule."""
+    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
+    vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).eval() if cfg.vae else None
+    torch.manual_seed(cfg.seed)  # the UNet's initial weights
+    config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
+    unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // base.latent_scale(vae)})
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction")
+    return CuratePipeline(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer,
+                          vae=vae).to(device)
+
+
+def _trained_state(unet, cfg: TrainConfig) -> dict:
+    """What a checkpoint keeps of the UNet: all of it, or with --lora only the adapters."""
+    if not cfg.lora:
+        return unet.state_dict()
+    names = {n for n, p in unet.named_parameters() if p.requires_grad}
+    return {k: v for k, v in unet.state_dict().items() if k in names}
 
 
 def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False) -> dict:
@@ -209,22 +251,24 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
     samples = data.load(ws, cfg.shards)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None  # before the slow loads
-    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
-    vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
-    scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
-    torch.manual_seed(cfg.seed)  # the UNet's initial weights
-    config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
-    unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // scale}).to(device)
-    text_encoder.to(device)
-    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
-                                    prediction_type="v_prediction")
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=1e-2)
-    ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True,
+    weights = regions.parse(cfg.region_weights)
+    boxes = regions.load(ws, cfg.shards, [s.id for s in samples], weights) if weights else None
+    pipe = base.load(cfg.base, device) if cfg.base else _fresh_pipeline(cfg, device)
+    unet, vae = pipe.unet, pipe.vae
+    cfg = dataclasses.replace(cfg, resolution=cfg.resolution or unet.config.sample_size * base.latent_scale(vae))
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # the schedule and prediction type it samples with
+    if cfg.lora:
+        torch.manual_seed(cfg.seed)  # the adapters' initial weights
+        lora.add(unet, cfg.lora)
+    trained = [p for p in unet.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=1e-2)
+    ema = EMAModel(trained, decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
     if resumed:
         try:
-            unet.load_state_dict(resumed["unet"])
+            if unet.load_state_dict(resumed["unet"], strict=not cfg.lora).unexpected_keys:
+                raise KeyError("weights that are not this run's adapters")
             optimizer.load_state_dict(resumed["optimizer"])
             ema.load_state_dict(resumed["ema"])
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
@@ -234,16 +278,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
         log.info("resuming from step %d", step)
     elif resume:
         log.info("no checkpoint in %s: starting from scratch", out)
-    stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
+    stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum,
+                              regions=boxes)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    encode = CaptionCache(tokenizer, text_encoder, device)
+    encode = CaptionCache(base.encoder(pipe))
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses in loader:
+        for micro_step, pixels, shorts, denses, maps in loader:
             if step >= cfg.steps:
                 break
             g = micro_generator(cfg.seed, micro_step)
@@ -261,16 +306,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
             with autocast:
                 pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
-            velocity = noise_scheduler.get_velocity(target, noise, timesteps.to(device))
-            loss = torch.nn.functional.mse_loss(pred.float(), velocity) / cfg.grad_accum
+            goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
+            weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
+            loss = regions.weighted_mse(pred.float(), goal, weight) / cfg.grad_accum
             loss.backward()
             step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
             if (micro_step + 1) % cfg.grad_accum:
                 continue
-            torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            ema.step(unet.parameters())
+            ema.step(trained)
             step += 1
             if step == timing["first"]:
                 timing["start"] = time.perf_counter()
@@ -279,15 +325,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool) -> dict:
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
+                _save_checkpoint(out, {"step": step, "unet": _trained_state(unet, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": shards["fingerprint"]})
     timed = step - timing["first"]
     seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
-    ema.copy_to(unet.parameters())
-    pipeline = CuratePipeline(unet=unet.eval(), scheduler=DDIMScheduler.from_config(noise_scheduler.config),
-                              text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
-    pipeline.save_pretrained(out)
+    ema.copy_to(trained)
+    unet.eval()
+    if cfg.lora:
+        lora.save(out, unet, cfg.base, cfg.lora)
+    else:
+        pipe.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
