@@ -416,6 +416,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--sizes", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
     p.add_argument("--steps", type=int, default=40, help="train: steps per round")
+    p.add_argument("--lora", type=int, metavar="RANK", help="train: LoRA of this rank against full fine-tuning")
+    p.add_argument("--base", metavar="LOCAL_DIR", help="train --lora: the model both sides start from "
+                   "(default: a tiny curate model trained first)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
     return parser
