@@ -198,9 +198,32 @@ def bench_dedupe(args) -> dict:
     return result
 
 
+def bench_train_lora(args) -> dict:
+    """`curate train --base M --lora RANK` step time against full fine-tuning of the same base M
+    (--base, else a tiny curate model trained here first), same data, batch and steps, rounds
+    alternating."""
+    from model.train import TrainConfig, train
+
+    times = {"full": [], "lora": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _corpus_dataset(Path(tmp) / "ds")
+        base = args.base or train(ws, Path(tmp) / "base", TrainConfig(steps=2, checkpoint_every=10**9))["model"]
+        for round_ in range(args.rounds):
+            for side, rank in (("full", None), ("lora", args.lora)):
+                cfg = TrainConfig(steps=args.steps, checkpoint_every=10**9, base=str(base), lora=rank)
+                times[side].append(train(ws, Path(tmp) / f"{side}{round_}", cfg)["seconds_per_step"])
+    step = {side: statistics.median(t) for side, t in times.items()}
+    return {"base": str(args.base or "tiny curate model"), "rank": args.lora, "steps": args.steps,
+            "rounds": args.rounds, "full_s_per_step": round(step["full"], 4), "lora_s_per_step": round(step["lora"], 4),
+            "speedup": round(step["full"] / step["lora"], 3)}
+
+
 def bench_train(args) -> dict:
     """`curate train` step time against a bare diffusers loop on tensors loaded beforehand: the
-    same UNet config, batch, optimizer and EMA, so the difference is the data pipeline."""
+    same UNet config, batch, optimizer and EMA, so the difference is the data pipeline. With
+    --lora RANK: LoRA against full fine-tuning instead (bench_train_lora)."""
+    if getattr(args, "lora", None):
+        return bench_train_lora(args)
     from model.presets import PRESETS, unet_config  # first: the model package installs the torchvision fix
     from model.text import load_text_encoder
     from model.train import TrainConfig, train

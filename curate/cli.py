@@ -169,7 +169,8 @@ def cmd_sample(args) -> None:
         except OSError as err:
             raise UserError(f"--prompts {args.prompts}: {err.strerror}") from None
     print(json.dumps(sample(args.model_dir, prompts, parse_seeds(args.seeds), args.out, args.negative,
-                            args.guidance, args.steps, args.scheduler, args.overwrite)))
+                            args.guidance, args.steps, args.scheduler, args.overwrite, lora=args.lora,
+                            lora_scale=args.lora_scale)))
 
 
 def cmd_query(args) -> None:
@@ -428,6 +429,12 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=COUNT, default=t.seed)
     p.add_argument("--text-encoder", default=t.text_encoder, help="minilm (bundled weights) or a local transformers folder")
     p.add_argument("--vae", metavar="LOCAL_DIR", help="a diffusers AutoencoderKL folder: train in latent space")
+    p.add_argument("--base", metavar="LOCAL_DIR", help="start from a pretrained folder: a diffusers Stable Diffusion "
+                   "checkpoint or a curate model (its own VAE, text encoder and schedule)")
+    p.add_argument("--lora", type=int, metavar="RANK", help="train rank-RANK LoRA adapters on --base's UNet "
+                   "attention instead of every weight")
+    p.add_argument("--region-weights", metavar="NAME=W,...",
+                   help="loss weights inside the captions' boxes: hands, faces, people, text (e.g. hands=3,faces=2)")
     rerun = p.add_mutually_exclusive_group()
     rerun.add_argument("--resume", action="store_true", help="continue from the last checkpoint in MODEL_DIR")
     rerun.add_argument("--overwrite", action="store_true",
@@ -446,6 +453,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--guidance", type=number(0), default=3.0, help="classifier-free guidance scale")
     p.add_argument("--steps", type=integer(1, 1000), default=50, help="denoising steps")
     p.add_argument("--scheduler", choices=["ddim", "dpm"], default="ddim")
+    p.add_argument("--lora", metavar="DIR", help="a `curate train --lora` folder to apply to MODEL_DIR")
+    p.add_argument("--lora-scale", type=float, default=1.0, help="strength of --lora (default: 1)")
     p.add_argument("--out", required=True, help="the samples folder (relative to the current folder)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace samples of another model, prompts, seeds or settings in OUT (without it: refused)")
@@ -503,6 +512,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--vectors", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
     p.add_argument("--scheduler", metavar="SPEC", help="dedupe: where its tasks run (default: local:2)")
     p.add_argument("--steps", type=POSITIVE, default=40, help="train: steps per round")
+    p.add_argument("--lora", type=int, metavar="RANK", help="train: LoRA of this rank against full fine-tuning")
+    p.add_argument("--base", metavar="LOCAL_DIR", help="train --lora: the model both sides start from "
+                   "(default: a tiny curate model trained first)")
     p.add_argument("--rounds", type=POSITIVE, default=3, help="alternating rounds of each side")
     p.set_defaults(fn=cmd_bench)
     for verb in sub.choices.values():  # -q after the verb as well as before it

@@ -25,16 +25,26 @@ class TrainConfig:
     text_encoder: str = "minilm"
     vae: str | None = None
     data_workers: int = 1
+    base: str | None = None            # a pretrained diffusers folder to start from (model.base)
+    lora: int | None = None            # train rank-N adapters only (model.lora), not every UNet weight
+    region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (model.regions)
 
     def resolved(self) -> "TrainConfig":
+        from model import lora, regions
         from model.presets import PRESETS
 
         if self.preset not in PRESETS:
             raise UserError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         p = PRESETS[self.preset]
-        return dataclasses.replace(self, resolution=self.resolution or p["resolution"],
+        lora.check_rank(self.lora)
+        if self.lora and not self.base:
+            raise UserError("--lora adapts a trained model: give it --base MODEL_DIR (a curate or diffusers folder)")
+        regions.parse(self.region_weights)
+        # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
+        learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5
+        return dataclasses.replace(self, resolution=self.resolution or (None if self.base else p["resolution"]),
                                    batch_size=self.batch_size or p["batch_size"],
-                                   learning_rate=self.learning_rate or p["learning_rate"])
+                                   learning_rate=self.learning_rate or learning_rate)
 
     def inputs(self) -> dict:
         """The settings a trained model is a function of (not how many data workers read)."""

@@ -16,6 +16,7 @@ from PIL import Image
 from curate.query import fetch
 from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
+from model import regions
 
 ASPECTS = (0.5, 0.75, 1.0, 4 / 3, 2.0)  # width / height
 
@@ -28,6 +29,7 @@ def pixels_to_tensor(images: list[Image.Image]) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Sample:
+    id: str        # images.id
     path: str      # curated tar, relative to the dataset folder
     offset: int    # where the image's bytes start in it
     size: int
@@ -40,7 +42,7 @@ class Sample:
 def load(ws: Workspace, shard_set: str) -> list[Sample]:
     """The images of a curated shard set, in the order they were cut. Call it after
     `curate.shard.cut`, which rewrites any tar of the set that is missing."""
-    rows = fetch(ws, f"""SELECT shard_path AS path, "offset", size, width, height, short, dense FROM train_shards
+    rows = fetch(ws, f"""SELECT id, shard_path AS path, "offset", size, width, height, short, dense FROM train_shards
                          WHERE shard_set = '{shard_set}' ORDER BY shard_path, key""").to_pylist()
     return [Sample(**r) for r in rows]
 
@@ -78,10 +80,12 @@ def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 class BatchStream(torch.utils.data.IterableDataset):
-    """Micro-batches from micro-step `start` on: (step, pixels in [-1, 1], shorts, denses)."""
+    """Micro-batches from micro-step `start` on: (step, pixels in [-1, 1], shorts, denses, weight
+    maps): the maps (n, 1, h, w) from `regions` (model.regions.load, one list per sample), else None."""
 
-    def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0):
-        self.ws, self.samples = ws, samples
+    def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0,
+                 regions: list | None = None):
+        self.ws, self.samples, self.regions = ws, samples, regions
         self.batch_size, self.sizes, self.seed, self.start = batch_size, buckets(resolution), seed, start
 
     def _read(self, sample: Sample) -> Image.Image:
@@ -96,6 +100,9 @@ class BatchStream(torch.utils.data.IterableDataset):
                     chosen = [self.samples[i] for i in batch]
                     size = self.sizes[bucket_of(chosen[0].width, chosen[0].height)]
                     pixels = pixels_to_tensor([fit(self._read(s), size) for s in chosen])
-                    yield step, pixels, [s.short for s in chosen], [s.dense for s in chosen]
+                    maps = None if self.regions is None else torch.from_numpy(np.stack([
+                        regions.pixel_map(self.regions[i], (self.samples[i].width, self.samples[i].height), size)
+                        for i in batch]))[:, None]
+                    yield step, pixels, [s.short for s in chosen], [s.dense for s in chosen], maps
                 step += 1
             epoch += 1

@@ -47,14 +47,20 @@ def model_folder(model_dir) -> Path:
     return folder
 
 
-def load_pipeline(model_dir):
-    """The folder's pipeline, loaded the way plain diffusers loads it (its own pipeline file)."""
+def load_pipeline(model_dir, lora: str | None = None, lora_scale: float = 1.0):
+    """The folder's pipeline, loaded the way plain diffusers loads it (a curate model's own
+    pipeline file, a Stable Diffusion folder's class), with a `curate train --lora` folder
+    applied at `lora_scale`."""
     from diffusers import DiffusionPipeline
 
     progress.quiet_diffusers()
     folder = model_folder(model_dir)
     pipe = DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, low_cpu_mem_usage=False)  # no accelerate
     pipe.set_progress_bar_config(disable=True)
+    if lora:
+        from model.lora import apply
+
+        apply(pipe, lora, lora_scale)
     return pipe.to("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -103,10 +109,11 @@ def _clear(ws: Workspace, rows: list[dict]) -> None:
 
 
 def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str = "", guidance: float = 3.0,
-           steps: int = 50, scheduler: str = "ddim", overwrite: bool = False) -> dict:
-    """Prompts x seeds into `out`, a function of the model and the request: the same request
-    again changes nothing; another one (model, prompts, seeds or settings) is refused unless
-    `overwrite`, which replaces the folder's samples and their audit."""
+           steps: int = 50, scheduler: str = "ddim", overwrite: bool = False, lora: str | None = None,
+           lora_scale: float = 1.0) -> dict:
+    """Prompts x seeds into `out`, a function of the model (and LoRA) and the request: the same
+    request again changes nothing; another one (model, prompts, seeds or settings) is refused
+    unless `overwrite`, which replaces the folder's samples and their audit."""
     if not prompts:
         raise UserError("no prompts: pass --prompt TEXT or --prompts FILE")
     if not seeds:
@@ -116,6 +123,9 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
     prompts = list(dict.fromkeys(prompts))  # a prompt given twice is one row of the sheet
     folder = model_folder(model_dir)
     model, fingerprint = str(folder.resolve()), model_fingerprint(folder)
+    if lora:  # another adapter or scale is another model
+        model += f" + lora {Path(lora).resolve()} x{lora_scale:g}"
+        fingerprint = hashlib.sha256(f"{fingerprint} {model_fingerprint(lora)} {lora_scale!r}".encode()).hexdigest()
     ws = Workspace(Path(out).resolve())
     wanted = [{"sample_id": sample_id(fingerprint, prompt, negative, seed, steps, scheduler, guidance),
                "prompt": prompt, "negative": negative, "seed": seed, "guidance": guidance, "steps": steps,
@@ -132,7 +142,7 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
     if existing and not same and not overwrite:
         raise UserError(f"{ws.root} holds {len(existing)} samples of another request (model, prompts, seeds or "
                         "settings); --overwrite to replace them and their audit, or another --out")
-    pipe = load_pipeline(folder)
+    pipe = load_pipeline(folder, lora, lora_scale)
     pipe.scheduler = SCHEDULERS[scheduler](pipe.scheduler.config)
     ws.root.mkdir(parents=True, exist_ok=True)
     _clear(ws, existing)

@@ -32,8 +32,8 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace
-from model import data
-from model.pipeline import MAX_TOKENS, CuratePipeline
+from model import base, data, lora, regions
+from model.pipeline import CuratePipeline
 from model.presets import unet_config
 from model.text import load_text_encoder
 
@@ -42,22 +42,20 @@ WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loade
 
 
 class CaptionCache:
-    """Token states per caption: the text encoder is frozen and captions repeat every epoch."""
+    """Token states per caption: the text encoder is frozen and captions repeat every epoch.
+    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (model.base)."""
 
-    def __init__(self, tokenizer, encoder, device):
-        self.tokenizer, self.encoder, self.device, self.cache = tokenizer, encoder, device, {}
+    def __init__(self, encode):
+        self.encode, self.cache = encode, {}
 
     @torch.no_grad()
-    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
         for caption in set(captions) - self.cache.keys():
             # One at a time: a batch would make the numbers depend on which captions came
             # together first, and a resumed run would drift from an uninterrupted one.
-            tokens = self.tokenizer([caption], padding="max_length", max_length=MAX_TOKENS, truncation=True,
-                                    return_tensors="pt").to(self.device)
-            states = self.encoder(input_ids=tokens.input_ids, attention_mask=tokens.attention_mask).last_hidden_state
-            self.cache[caption] = (states[0], tokens.attention_mask[0])
+            self.cache[caption] = self.encode(caption)
         states, masks = zip(*(self.cache[c] for c in captions))
-        return torch.stack(states), torch.stack(masks)
+        return torch.stack(states), None if masks[0] is None else torch.stack(masks)
 
 
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
@@ -140,14 +138,31 @@ def _loss_curve(out: Path, losses: list[float]) -> None:
     plt.close(fig)
 
 
+def _usage(out: Path, cfg: TrainConfig) -> str:
+    """How to load what this run wrote."""
+    if cfg.lora:
+        return (f"A rank-{cfg.lora} LoRA (UNet attention) on `{cfg.base}`, not a whole model: "
+                f"`curate sample {cfg.base} --lora {out.name} --prompt ...`, or `pipe.load_lora_weights(\"{out.name}\")` "
+                f"on the base pipeline; `{lora.KOHYA}` is the same LoRA for ComfyUI and A1111.")
+    if cfg.base and base.pipeline_class(cfg.base).__name__ != "CuratePipeline":
+        return (f"Fine-tuned from `{cfg.base}`. Weights are the EMA of the training weights. Load with "
+                f"`diffusers.StableDiffusionPipeline.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
+    return ("Weights are the EMA of the training weights. The folder carries its pipeline code "
+            "(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it: "
+            f"`DiffusionPipeline.from_pretrained(\"{out.name}\", trust_remote_code=True)`; or "
+            f"`curate sample {out.name} --prompt ...`.")
+
+
 def _model_card(out: Path, ws: Workspace, cfg: TrainConfig, samples: int, losses: list[float]) -> None:
     settings = json.dumps(dataclasses.asdict(cfg), indent=2)
+    weighted = (f"The loss was weighted inside the captions' boxes ({cfg.region_weights}; 1 elsewhere, mean 1 "
+                "per image).\n" if cfg.region_weights else "")
     (out / "README.md").write_text(f"""---
 library_name: diffusers
 pipeline_tag: text-to-image
 tags: [curate]
 ---
-# curate {cfg.preset} text-to-image model
+# curate {'LoRA' if cfg.lora else 'fine-tuned' if cfg.base else cfg.preset} text-to-image model
 
 Trained by `curate train` on the dataset `{ws.root}`: the {samples} images of its curated shard
 set `shards/{cfg.shards}` (`manifests/train_shards`; their ids are in `{training_set.FILE}`, which
@@ -159,10 +174,7 @@ set `shards/{cfg.shards}` (`manifests/train_shards`; their ids are in `{training
 
 (stored images with status 'ok', one per distinct image, kept by dedupe when it had run).
 {cfg.steps} steps; final loss {losses[-1] if losses else float('nan'):.4f} (loss curve: loss.png).
-Weights are the EMA of the training weights. The folder carries its pipeline code
-(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it:
-`DiffusionPipeline.from_pretrained("{out.name}", trust_remote_code=True)`; or
-`curate sample {out.name} --prompt ...`.
+{weighted}{_usage(out, cfg)}
 
 Training settings:
 
@@ -170,6 +182,27 @@ Training settings:
 {settings}
 ```
 """)
+
+
+def _fresh_pipeline(cfg: TrainConfig, device: str) -> CuratePipeline:
+    """The preset's new UNet with the frozen --text-encoder and the optional --vae, predicting v
+    on a cosine schedule."""
+    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
+    vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).eval() if cfg.vae else None
+    torch.manual_seed(cfg.seed)  # the UNet's initial weights
+    config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
+    unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // base.latent_scale(vae)})
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction")
+    return CuratePipeline(unet=unet, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer,
+                          vae=vae).to(device)
+
+
+def _trained_state(unet, cfg: TrainConfig) -> dict:
+    """What a checkpoint keeps of the UNet: all of it, or with --lora only the adapters."""
+    if not cfg.lora:
+        return unet.state_dict()
+    names = {n for n, p in unet.named_parameters() if p.requires_grad}
+    return {k: v for k, v in unet.state_dict().items() if k in names}
 
 
 RECORD = "training.json"  # in the model folder: the inputs it was trained from, and the run's summary
@@ -232,22 +265,24 @@ def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict |
 
 def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed: dict | None, device: str) -> dict:
     samples = data.load(ws, cfg.shards)
-    tokenizer, text_encoder = load_text_encoder(cfg.text_encoder)
-    vae = AutoencoderKL.from_pretrained(cfg.vae, local_files_only=True).to(device).eval() if cfg.vae else None
-    scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
-    torch.manual_seed(cfg.seed)  # the UNet's initial weights
-    config = unet_config(cfg.preset, text_encoder.config.hidden_size, 3 if vae is None else vae.config.latent_channels)
-    unet = UNet2DConditionModel(**{**config, "sample_size": cfg.resolution // scale}).to(device)
-    text_encoder.to(device)
-    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
-                                    prediction_type="v_prediction")
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=cfg.learning_rate, weight_decay=1e-2)
-    ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True,
+    weights = regions.parse(cfg.region_weights)
+    boxes = regions.load(ws, cfg.shards, [s.id for s in samples], weights) if weights else None
+    pipe = base.load(cfg.base, device) if cfg.base else _fresh_pipeline(cfg, device)
+    unet, vae = pipe.unet, pipe.vae
+    cfg = dataclasses.replace(cfg, resolution=cfg.resolution or unet.config.sample_size * base.latent_scale(vae))
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # the schedule and prediction type it samples with
+    if cfg.lora:
+        torch.manual_seed(cfg.seed)  # the adapters' initial weights
+        lora.add(unet, cfg.lora)
+    trained = [p for p in unet.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=1e-2)
+    ema = EMAModel(trained, decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
     if resumed:
         try:
-            unet.load_state_dict(resumed["unet"])
+            if unet.load_state_dict(resumed["unet"], strict=not cfg.lora).unexpected_keys:
+                raise KeyError("weights that are not this run's adapters")
             optimizer.load_state_dict(resumed["optimizer"])
             ema.load_state_dict(resumed["ema"])
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
@@ -255,16 +290,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
                             "resume with the settings of that run, or train into a new --out") from None
         step, losses = resumed["step"], resumed["losses"]
         log.info("resuming from step %d", step)
-    stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum)
+    stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum,
+                              regions=boxes)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    encode = CaptionCache(tokenizer, text_encoder, device)
+    encode = CaptionCache(base.encoder(pipe))
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses in loader:
+        for micro_step, pixels, shorts, denses, maps in loader:
             if step >= cfg.steps:
                 break
             g = micro_generator(cfg.seed, micro_step)
@@ -282,16 +318,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
             with autocast:
                 pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
-            velocity = noise_scheduler.get_velocity(target, noise, timesteps.to(device))
-            loss = torch.nn.functional.mse_loss(pred.float(), velocity) / cfg.grad_accum
+            goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
+            weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
+            loss = regions.weighted_mse(pred.float(), goal, weight) / cfg.grad_accum
             loss.backward()
             step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
             if (micro_step + 1) % cfg.grad_accum:
                 continue
-            torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            ema.step(unet.parameters())
+            ema.step(trained)
             step += 1
             if step == timing["first"]:
                 timing["start"] = time.perf_counter()
@@ -300,15 +337,17 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, {"step": step, "unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
+                _save_checkpoint(out, {"step": step, "unet": _trained_state(unet, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": fingerprint})
     timed = step - timing["first"]
     seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
-    ema.copy_to(unet.parameters())
-    pipeline = CuratePipeline(unet=unet.eval(), scheduler=DDIMScheduler.from_config(noise_scheduler.config),
-                              text_encoder=text_encoder, tokenizer=tokenizer, vae=vae)
-    pipeline.save_pretrained(out)
+    ema.copy_to(trained)
+    unet.eval()
+    if cfg.lora:
+        lora.save(out, unet, cfg.base, cfg.lora)
+    else:
+        pipe.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
     training_set.write(out, ws, cfg.shards, fingerprint)

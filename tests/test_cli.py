@@ -1,5 +1,6 @@
 """The command line: help that explains, one-line errors with exit 2, the bench runs."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -49,6 +50,8 @@ def test_bench_ingest_reports_a_ratio(capsys):
 @pytest.mark.parametrize("argv,keys", [
     (["embed", "--rounds", 1], ["bare_images_per_s", "curate_images_per_s", "ratio"]),
     (["dedupe", "--vectors", "20000"], ["n=20000", "recall 1.0000", "workers peak", "goal"]),
+    pytest.param(["train", "--lora", 2, "--steps", 5, "--rounds", 1], ["full_s_per_step", "lora_s_per_step", "speedup"],
+                 marks=pytest.mark.skipif(not importlib.util.find_spec("peft"), reason="peft is not installed")),
 ])
 def test_benches_report(capsys, argv, keys):
     assert curate("bench", *argv) == 0

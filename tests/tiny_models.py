@@ -66,3 +66,46 @@ def llava(out: Path, words: str) -> Path:
     LlavaForConditionalGeneration(config).save_pretrained(out)
     processor.save_pretrained(out)
     return out
+
+
+def clip_tokenizer(out: Path):
+    """A CLIP BPE tokenizer that needs no hub files: one token per printable ASCII character (and
+    its end-of-word form), no merges."""
+    import json
+
+    from transformers import CLIPTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    chars = [chr(c) for c in range(33, 127)]
+    vocab = {t: i for i, t in enumerate(chars + [c + "</w>" for c in chars] + ["<|startoftext|>", "<|endoftext|>"])}
+    (out / "vocab.json").write_text(json.dumps(vocab))
+    (out / "merges.txt").write_text("#version: 0.2\n")
+    return CLIPTokenizer(str(out / "vocab.json"), str(out / "merges.txt"), model_max_length=16)
+
+
+def stable_diffusion(out: Path) -> Path:
+    """A random-weight Stable Diffusion 1.x-shaped folder (UNet, VAE, CLIP text encoder,
+    tokenizer, DDIM scheduler at epsilon prediction), saved as `StableDiffusionPipeline` saves one."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = clip_tokenizer(out.with_name(out.name + "-tokenizer"))
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4,
+                                out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                                attention_head_dim=8, norm_num_groups=32)
+    vae = AutoencoderKL(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
+                        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=32,
+                        sample_size=32)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=16,
+                                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                                        pad_token_id=tokenizer.pad_token_id))
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False, steps_offset=1)
+    StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer, scheduler=scheduler,
+                            safety_checker=None, feature_extractor=None,
+                            requires_safety_checker=False).save_pretrained(out)
+    return out

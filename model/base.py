@@ -1,0 +1,85 @@
+"""`curate train --base DIR`: start from a pretrained diffusers folder instead of a fresh UNet.
+
+Two kinds of folder, told apart by model_index.json: a Stable Diffusion 1.x/2.x checkpoint
+(`StableDiffusionPipeline`: UNet, VAE, CLIP text encoder, tokenizer, scheduler) or a model
+`curate train` wrote (`CuratePipeline`). Training then runs in that pipeline's latent (or
+pixel) space, with its own text encoder and the prediction type and noise schedule its scheduler
+config names, and the result saves as the same pipeline class, so plain diffusers loads it.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+
+from curate.errors import UserError
+
+PIPELINES = ("CuratePipeline", "StableDiffusionPipeline")
+
+
+def pipeline_class(folder):
+    """The pipeline class a diffusers folder was saved as; one line when it is none we train."""
+    folder = Path(folder)
+    try:
+        name = json.loads((folder / "model_index.json").read_text()).get("_class_name")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    if isinstance(name, list) and name:  # [module file, class]: a pipeline whose code travels with it
+        name = name[-1]
+    if name not in PIPELINES:
+        what = f"a {name} folder" if isinstance(name, str) else "no readable model_index.json"
+        raise UserError(f"{folder} is not a diffusers Stable Diffusion checkpoint or curate model ({what}); "
+                        f"--base takes a local folder saved as one of {', '.join(PIPELINES)}")
+    if name == "CuratePipeline":
+        from model.pipeline import CuratePipeline
+
+        return CuratePipeline
+    from diffusers import StableDiffusionPipeline
+
+    return StableDiffusionPipeline
+
+
+def load(folder, device: str):
+    """The pipeline in a base folder, offline, on `device`; everything but the UNet frozen."""
+    cls = pipeline_class(folder)
+    try:
+        pipe = cls.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False)
+    except (OSError, ValueError, TypeError) as err:
+        raise UserError(f"--base {folder}: cannot load it as a {cls.__name__} ({' '.join(str(err).split())[:200]})") from None
+    pipe.set_progress_bar_config(disable=True)
+    pipe.to(device)
+    for part in (pipe.text_encoder, pipe.vae):
+        if part is not None:
+            part.requires_grad_(False).eval()
+    return pipe
+
+
+def latent_scale(vae) -> int:
+    """Pixels per latent cell (1 in pixel space)."""
+    return 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+def encoder(pipe):
+    """caption -> (token states, attention mask or None), the way the pipeline's own sampler
+    encodes a prompt, so training and sampling condition alike."""
+    if type(pipe).__name__ == "CuratePipeline":
+        def encode(caption):
+            states, mask = pipe.encode_prompt([caption])
+            return states[0], mask[0]
+    else:
+        def encode(caption):
+            states, _ = pipe.encode_prompt(caption, pipe.device, 1, False)
+            return states[0], None
+    return encode
+
+
+def training_target(noise_scheduler, clean: torch.Tensor, noise: torch.Tensor, timesteps) -> torch.Tensor:
+    """What the UNet is trained to predict, by the scheduler's prediction type."""
+    kind = noise_scheduler.config.prediction_type
+    if kind == "epsilon":
+        return noise
+    if kind == "v_prediction":
+        return noise_scheduler.get_velocity(clean, noise, timesteps)
+    if kind == "sample":
+        return clean
+    raise UserError(f"the base's scheduler predicts {kind!r}; curate trains epsilon, v_prediction or sample")
