@@ -1,4 +1,4 @@
--- version: 1
+-- version: 2
 -- `curate audit`: one row per (sample, nearest training image), rank 1..k by embedding cosine;
 -- lives in the audit's output folder (the samples folder by default), beside report.html.
 CREATE TABLE audit (
@@ -11,5 +11,6 @@ CREATE TABLE audit (
     nearest_cluster_size INTEGER, -- images rows in the training image's duplicate cluster before dedupe
     decisive BOOLEAN,             -- the row that sets the sample's verdict (one per sample)
     text_noise FLOAT,             -- ||eps(x_T, prompt) - eps(x_T, '')|| at the first step; NULL if not our model's
-    embedder VARCHAR              -- the embedder of the index searched
+    embedder VARCHAR,             -- the embedder of the index searched
+    coarse_l2 FLOAT               -- tiled L2 of both images averaged over 4x4 pixel blocks (sampler grain averaged out; v2)
 );

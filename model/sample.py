@@ -1,8 +1,11 @@
 """`curate sample`: prompts x seeds through a trained pipeline -> PNGs, a contact sheet and
-manifests/samples in the output folder (itself a small workspace `curate query` can read)."""
+manifests/samples in the output folder (itself a small workspace `curate query` can read).
+Each row records the sample's `grain` (model.grain: residual pixel-scale noise), so speckle
+shows in the manifest and can be compared with the training images' own."""
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 from PIL import Image, ImageDraw
@@ -11,6 +14,7 @@ from curate import manifest
 from curate.errors import UserError
 from curate.progress import bar
 from curate.workspace import Workspace
+from model.grain import grain
 
 SCHEDULERS = {
     "ddim": lambda config: DDIMScheduler.from_config(config),
@@ -74,9 +78,11 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
                 images.append(image)
                 rows.append({"sample_id": sample_id, "prompt": prompt, "negative": negative, "seed": seed,
                              "guidance": guidance, "steps": steps, "scheduler": scheduler,
-                             "model": str(Path(model_dir).resolve()), "path": f"{sample_id}.png"})
+                             "model": str(Path(model_dir).resolve()), "path": f"{sample_id}.png",
+                             "grain": grain(image)})
                 progress.update()
     manifest.write_partition(ws, "samples", f"{len(ws.partitions('samples')):05d}", rows)
     sheet = ws.root / "contact_sheet.png"
     contact_sheet(images, [f"{r['seed']}: {r['prompt']}" for r in rows], len(seeds)).save(sheet)
-    return {"samples": len(rows), "out": str(ws.root), "contact_sheet": str(sheet)}
+    return {"samples": len(rows), "out": str(ws.root), "contact_sheet": str(sheet),
+            "grain_median": round(float(np.median([r["grain"] for r in rows])), 4)}
