@@ -31,9 +31,11 @@ MISSING = ("missing/deleted-photo.jpg", "missing/moved-drawing.png")
 # The model is trained on a few distinct pictures, long enough that prompted with their captions
 # it draws them (600 steps on all 245 kept images drew colour noise): a 2-core demo has minutes,
 # not the GPU-days a model that generalises needs. The audit then finds those samples `copy`,
-# as it should for a model that has memorised its training set.
-MODEL_IMAGES = ("sk_chelsea", "sk_rocket", "cv_text_hotel", "sk_coffee", "oc_thumbs_up", "cv_butterfly")
-TRAIN_STEPS = 1200
+# as it should for a model that has memorised its training set. All six are 4:3 pictures, one
+# aspect bucket, so every step's batch holds all of them (six buckets of one image each trained
+# at a batch of one and took several times longer per image seen).
+MODEL_IMAGES = ("sk_chelsea", "sk_coffee", "cv_butterfly", "cv_robin", "cv_text_hotel", "cv_lake")
+TRAIN_STEPS = 800
 
 
 def _fresh_workspace(out: Path) -> Workspace:
