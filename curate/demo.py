@@ -81,6 +81,7 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     sheet = write_sheet(ws)
     log.info("cutting curated training shards of the kept images with their captions")
     shards = cut(ws)
+    from model.data import bucket_of, buckets
     from model.sample import sample
     from model.train import TrainConfig, train
 
@@ -89,11 +90,13 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     where = " OR ".join(f"url LIKE '%/{stem}%'" for stem in MODEL_IMAGES)
     log.info("training the tiny model on %d of the curated images (%d steps on the CPU)", len(MODEL_IMAGES),
              TRAIN_STEPS)
-    trained = train(ws, model_dir, TrainConfig(where=where, shards="demo_model", steps=TRAIN_STEPS,
-                                               checkpoint_every=TRAIN_STEPS, dense_ratio=0.0))
+    config = TrainConfig(where=where, shards="demo_model", steps=TRAIN_STEPS, checkpoint_every=TRAIN_STEPS,
+                         dense_ratio=0.0).resolved()
+    trained = train(ws, model_dir, config)
     prompts = [r["short"] for r in fetch(ws, "SELECT short FROM train_shards WHERE shard_set = 'demo_model' "
                                              "ORDER BY short").to_pylist()]
-    sampled = sample(model_dir, prompts, list(range(4)), ws.root / "samples", steps=25)
+    sampled = sample(model_dir, prompts, list(range(4)), ws.root / "samples", steps=25,
+                     size=buckets(config.resolution)[bucket_of(4, 3)])  # the aspect it was trained on
     log.info("auditing the samples against the training images (novel, near or copy?)")
     audited = audit(ws, ws.root / "samples")
     status = fetch(ws, "SELECT status, count(*) AS n FROM images GROUP BY 1 ORDER BY 2 DESC").to_pylist()

@@ -57,7 +57,9 @@ def contact_sheet(images: list[Image.Image], labels: list[str], columns: int) ->
 
 
 def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str = "", guidance: float = 3.0,
-           steps: int = 50, scheduler: str = "ddim") -> dict:
+           steps: int = 50, scheduler: str = "ddim", size: tuple[int, int] | None = None) -> dict:
+    """`size` (width, height): default the model's square; a model trained on one aspect bucket
+    draws best at that bucket's size."""
     if not prompts:
         raise UserError("no prompts: pass --prompt TEXT or --prompts FILE")
     if scheduler not in SCHEDULERS:
@@ -72,7 +74,8 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
             for seed in seeds:
                 generator = torch.Generator().manual_seed(seed)
                 image = pipe(prompt, negative_prompt=negative, num_inference_steps=steps,
-                             guidance_scale=guidance, generator=generator).images[0]
+                             guidance_scale=guidance, generator=generator, width=size and size[0],
+                             height=size and size[1]).images[0]
                 sample_id = f"p{p:04d}-s{seed}"
                 image.save(ws.root / f"{sample_id}.png")
                 images.append(image)
