@@ -185,8 +185,8 @@ def cmd_audit(args) -> None:
     from curate.audit.verdict import Thresholds
     from curate.workspace import Workspace
 
-    thresholds = Thresholds(copy_tile_l2=args.copy_tile_l2, copy_similarity=args.copy_similarity,
-                            near_similarity=args.near_similarity)
+    thresholds = Thresholds(copy_tile_l2=args.copy_tile_l2, copy_coarse_l2=args.copy_coarse_l2,
+                            copy_similarity=args.copy_similarity, near_similarity=args.near_similarity)
     print(json.dumps(audit(Workspace.open(args.dataset), args.samples, args.out, args.embedder, args.k, thresholds,
                            text_noise=not args.no_text_noise, against=args.against, model_dir=args.model)))
 
@@ -484,6 +484,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--k", type=integer(1, 1000), default=AUDIT_K, help="nearest training images compared per sample (default: %(default)s)")
     p.add_argument("--copy-tile-l2", type=number(0), default=d.copy_tile_l2,
                    help="tiled L2 at or below which a sample is a copy (default: %(default)s)")
+    p.add_argument("--copy-coarse-l2", type=number(0), default=d.copy_coarse_l2,
+                   help="or the tiled L2 over 4x4-pixel block means (grain averaged out) (default: %(default)s)")
     p.add_argument("--copy-similarity", type=COSINE, default=d.copy_similarity,
                    help="cosine a copy needs as well (default: %(default)s)")
     p.add_argument("--near-similarity", type=COSINE, default=d.near_similarity,

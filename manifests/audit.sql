@@ -1,4 +1,4 @@
--- version: 2
+-- version: 3
 -- `curate audit`: one row per (sample, nearest training image), rank 1..k by embedding cosine
 -- (matched 'training' or 'index'), and one per sample for the nearest removed duplicate;
 -- lives in the audit's output folder (the samples folder by default), beside report.html.
@@ -16,5 +16,6 @@ CREATE TABLE audit (
     matched VARCHAR,              -- what nearest_id was searched in: training (the model's shard set), index
                                   -- (every indexed image), removed_duplicate (dedupe removed it from the training set)
     nearest_url VARCHAR,          -- images.url of nearest_id
-    nearest_license VARCHAR       -- images.license of nearest_id, where the source said
+    nearest_license VARCHAR,      -- images.license of nearest_id, where the source said
+    coarse_l2 FLOAT               -- tiled L2 of both images averaged over 4x4 pixel blocks (sampler grain averaged out)
 );

@@ -1,11 +1,14 @@
 """`curate sample`: prompts x seeds through a trained pipeline -> PNGs, a contact sheet and
-manifests/samples in the output folder (itself a small workspace `curate query` can read)."""
+manifests/samples in the output folder (itself a small workspace `curate query` can read).
+Each row records the sample's `grain` (model.grain: residual pixel-scale noise), so speckle
+shows in the manifest and can be compared with the training images' own."""
 
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 from PIL import Image, ImageDraw
@@ -15,6 +18,7 @@ from curate.errors import UserError
 from curate import progress
 from curate.progress import bar
 from curate.workspace import Workspace
+from model.grain import grain
 
 SCHEDULERS = {
     "ddim": lambda config: DDIMScheduler.from_config(config),
@@ -91,10 +95,11 @@ def model_fingerprint(model_dir) -> str:
     return digest.hexdigest()
 
 
-def sample_id(model: str, prompt: str, negative: str, seed: int, steps: int, scheduler: str, guidance: float) -> str:
-    """Unique per (model, prompt, seed, steps, scheduler, guidance, negative): also the PNG's name,
-    so samples of two requests never share a file."""
-    key = json.dumps([model, prompt, negative, seed, steps, scheduler, guidance])
+def sample_id(model: str, prompt: str, negative: str, seed: int, steps: int, scheduler: str, guidance: float,
+              size: tuple[int, int] | None = None) -> str:
+    """Unique per (model, prompt, seed, steps, scheduler, guidance, negative, size): also the PNG's
+    name, so samples of two requests never share a file."""
+    key = json.dumps([model, prompt, negative, seed, steps, scheduler, guidance] + ([list(size)] if size else []))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -110,10 +115,12 @@ def _clear(ws: Workspace, rows: list[dict]) -> None:
 
 def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str = "", guidance: float = 3.0,
            steps: int = 50, scheduler: str = "ddim", overwrite: bool = False, lora: str | None = None,
-           lora_scale: float = 1.0) -> dict:
+           lora_scale: float = 1.0, size: tuple[int, int] | None = None) -> dict:
     """Prompts x seeds into `out`, a function of the model (and LoRA) and the request: the same
     request again changes nothing; another one (model, prompts, seeds or settings) is refused
-    unless `overwrite`, which replaces the folder's samples and their audit."""
+    unless `overwrite`, which replaces the folder's samples and their audit. `size` (width,
+    height): default the model's square; a model trained on one aspect bucket draws best at
+    that bucket's size."""
     if not prompts:
         raise UserError("no prompts: pass --prompt TEXT or --prompts FILE")
     if not seeds:
@@ -127,7 +134,7 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
         model += f" + lora {Path(lora).resolve()} x{lora_scale:g}"
         fingerprint = hashlib.sha256(f"{fingerprint} {model_fingerprint(lora)} {lora_scale!r}".encode()).hexdigest()
     ws = Workspace(Path(out).resolve())
-    wanted = [{"sample_id": sample_id(fingerprint, prompt, negative, seed, steps, scheduler, guidance),
+    wanted = [{"sample_id": sample_id(fingerprint, prompt, negative, seed, steps, scheduler, guidance, size),
                "prompt": prompt, "negative": negative, "seed": seed, "guidance": guidance, "steps": steps,
                "scheduler": scheduler, "model": model} for prompt in prompts for seed in seeds]
     for r in wanted:
@@ -150,11 +157,12 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
     with bar(total=len(wanted), desc="sample", unit="img") as progress:
         for r in wanted:
             generator = torch.Generator().manual_seed(r["seed"])
-            image = pipe(r["prompt"], negative_prompt=negative, num_inference_steps=steps,
-                         guidance_scale=guidance, generator=generator).images[0]
+            image = pipe(r["prompt"], negative_prompt=negative, num_inference_steps=steps, guidance_scale=guidance,
+                         generator=generator, width=size and size[0], height=size and size[1]).images[0]
             image.save(ws.root / r["path"])
+            r["grain"] = grain(image)
             images.append(image)
             progress.update()
     contact_sheet(images, [f"{r['seed']}: {r['prompt']}" for r in wanted], len(seeds)).save(sheet)
     manifest.write_partition(ws, "samples", "samples", wanted)  # last: a folder with it is complete
-    return summary
+    return summary | {"grain_median": round(float(np.median([r["grain"] for r in wanted])), 4)}

@@ -52,6 +52,24 @@ def test_tile_l2_is_the_worst_tile():
     assert tiles.tile_l2(a, b) > 3.5 * whole  # a whole-image L2 would dilute it 16 times in the square
 
 
+def test_coarse_tiled_l2_sees_a_copy_through_grain():
+    """A sampler's speckle lifts a plain copy past the tiled-L2 threshold; averaged over 4x4
+    pixel blocks the grain falls below the coarse one, and another picture stays far at both."""
+    from curate.audit.verdict import Thresholds, verdict
+
+    rng = np.random.default_rng(0)
+    picture = np.kron(rng.random((8, 8, 3), dtype=np.float32), np.ones((4, 4, 1), np.float32))  # 32 px, blocky
+    grainy = (picture + rng.normal(0, 0.25, picture.shape)).clip(0, 1).astype(np.float32)
+    other = np.kron(rng.random((8, 8, 3), dtype=np.float32), np.ones((4, 4, 1), np.float32))
+    t = Thresholds()
+    assert tiles.tile_l2(grainy, picture) > t.copy_tile_l2
+    assert tiles.coarse_tile_l2(grainy, picture) <= t.copy_coarse_l2
+    assert verdict(0.5, tiles.tile_l2(grainy, picture), tiles.coarse_tile_l2(grainy, picture), t) == "copy"
+    assert tiles.coarse_tile_l2(other, picture) > 2 * t.copy_coarse_l2
+    assert verdict(0.5, tiles.tile_l2(other, picture), tiles.coarse_tile_l2(other, picture), t) == "novel"
+    assert tiles.coarse(np.zeros((6, 6, 3), np.float32)).shape == (6, 6, 3)  # too small to average: unchanged
+
+
 def test_audit_marks_memorised_copies_and_novel_samples(dataset, samples, capsys):
     assert curate("audit", dataset, "--samples", samples) == 0
     rows = manifest.read_table(Workspace(samples), "audit").to_pylist()

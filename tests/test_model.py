@@ -130,6 +130,30 @@ def _train_command(dataset, out, *args) -> list[str]:
     return [sys.executable, "-m", "curate.cli", "--quiet", "train", str(dataset), "--out", str(out), *map(str, args)]
 
 
+def test_grain_measures_pixel_scale_noise():
+    from model.grain import grain
+
+    rng = np.random.default_rng(0)
+    smooth = np.kron(rng.random((4, 4, 3)), np.ones((8, 8, 1))).astype(np.float32)  # 32 px picture of blocks
+    noisy = (smooth + rng.normal(0, 0.1, smooth.shape)).clip(0, 1).astype(np.float32)
+    assert grain(noisy) > 2 * grain(smooth)
+    image = Image.fromarray((smooth * 255).round().astype(np.uint8))
+    assert grain(image) == pytest.approx(grain(np.asarray(image, np.float32) / 255))
+
+
+def test_low_frequency_guidance_leaves_pixel_scale_differences_unamplified():
+    from model.pipeline import low_frequency_guidance
+
+    cond = torch.randn(1, 3, 32, 32)
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 2 - 1.0  # pixel-scale pattern
+    shift = torch.full((1, 3, 32, 32), 0.5)  # a difference in content: the same everywhere
+    uncond = cond - shift - checker
+    plain = low_frequency_guidance(uncond, cond, 3.0, 1)
+    assert torch.allclose(plain, uncond + 3.0 * (cond - uncond), atol=1e-5)  # pool 1: ordinary guidance
+    pooled = low_frequency_guidance(uncond, cond, 3.0, 4)
+    assert torch.allclose(pooled, cond + 2.0 * shift, atol=1e-5)  # the checkerboard is not amplified
+
+
 def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
     args = ["--checkpoint-every", 4, "--seed", 7]
     subprocess.run(_train_command(dataset, tmp_path / "straight", "--steps", 12, *args), check=True)

@@ -50,10 +50,11 @@ def pair_rows(samples, images, sims, neighbours, ids, training, thresholds, matc
         for rank, (sim, row) in enumerate(zip(sim_row.tolist(), nb_row.tolist()), start=1):
             if row < 0:
                 continue
-            l2 = tiles.tile_l2(mine, tiles.pixels(training[ids[row]], size))
+            theirs = tiles.pixels(training[ids[row]], size)
+            l2, coarse = tiles.tile_l2(mine, theirs), tiles.coarse_tile_l2(mine, theirs)
             pairs.append({"sample_id": s.sample_id, "nearest_id": ids[row], "rank": rank, "similarity": sim,
-                          "tile_l2": l2, "verdict": verdict(sim, l2, thresholds), "decisive": False,
-                          "matched": matched})
+                          "tile_l2": l2, "coarse_l2": coarse,
+                          "verdict": verdict(sim, l2, coarse, thresholds), "decisive": False, "matched": matched})
         if pairs and matched != REMOVED:
             min(pairs, key=lambda p: (-severity(p["verdict"]), p["tile_l2"]))["decisive"] = True
         rows += pairs

@@ -135,7 +135,8 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
                 if removed else "") + "). "
              f"<b>Novelty rate {novel / len(decisive):.0%}</b>: {novel} novel, "
              f"{sum(r['verdict'] == 'near' for r in decisive)} near, {copies} copy. "
-             f"Thresholds: copy when the tiled L2 is at most {t.copy_tile_l2} (and cosine at least "
+             f"Thresholds: copy when the tiled L2 is at most {t.copy_tile_l2}, or at most {t.copy_coarse_l2} "
+             f"over 4x4-pixel block means (a sampler's grain averaged out), and the cosine at least "
              f"{t.copy_similarity}); near when the cosine is at least {t.near_similarity}.</p>",
              _charts(rows, t),
              "<h2>Novelty per prompt</h2>", _rate_table("prompt", dict(sorted(per_prompt.items()))),
@@ -162,7 +163,7 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
                 parts.append(_figure(
                     _thumb(blobs[n["nearest_id"]]), "",
                     f"#{n['rank']} <span class={n['verdict']}>{n['verdict']}</span><br>cos {n['similarity']:.3f} "
-                    f"&middot; tile L2 {n['tile_l2']:.3f}<br>cluster of {n['nearest_cluster_size']}"
+                    f"&middot; tile L2 {n['tile_l2']:.3f} (coarse {n['coarse_l2']:.3f})<br>cluster of {n['nearest_cluster_size']}"
                     f"<br>{html.escape((row['text'] or '')[:50])}{_credit(row)}", row["url"] or ""))
             if r["sample_id"] in removed:
                 n = removed[r["sample_id"]]
