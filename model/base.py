@@ -43,7 +43,9 @@ def load(folder, device: str):
     """The pipeline in a base folder, offline, on `device`; everything but the UNet frozen."""
     cls = pipeline_class(folder)
     try:
-        pipe = cls.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False)
+        # a curate model carries its pipeline file (curate_pipeline.py, this package's own code)
+        pipe = cls.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False,
+                                   **({"trust_remote_code": True} if cls.__name__ == "CuratePipeline" else {}))
     except (OSError, ValueError, TypeError) as err:
         raise UserError(f"--base {folder}: cannot load it as a {cls.__name__} ({' '.join(str(err).split())[:200]})") from None
     pipe.set_progress_bar_config(disable=True)

@@ -102,7 +102,8 @@ def test_lora_on_the_bundled_model_and_sample_with_it(dataset, tmp_path, capsys)
     assert not torch.allclose(latents[None], latents[1.0], atol=1e-3)
     assert curate("sample", bundled, "--lora", adapter, "--lora-scale", 0.5, "--prompt", "a cup of coffee",
                   "--seeds", "0", "--steps", 2, "--out", tmp_path / "samples") == 0
-    assert (tmp_path / "samples" / "p0000-s0.png").exists()
+    (row,) = manifest.read_table(Workspace(tmp_path / "samples"), "samples").to_pylist()
+    assert (tmp_path / "samples" / row["path"]).exists() and "lora" in row["model"]
     assert curate("sample", bundled, "--lora", tmp_path, "--prompt", "x", "--out", tmp_path / "s2") == 2
     assert "no pytorch_lora_weights.safetensors" in capsys.readouterr().err
 
