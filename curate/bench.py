@@ -202,7 +202,7 @@ def bench_train_lora(args) -> dict:
     """`curate train --base M --lora RANK` step time against full fine-tuning of the same base M
     (--base, else a tiny curate model trained here first), same data, batch and steps, rounds
     alternating."""
-    from model.train import TrainConfig, train
+    from curate_model.train import TrainConfig, train
 
     times = {"full": [], "lora": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -224,9 +224,9 @@ def bench_train(args) -> dict:
     --lora RANK: LoRA against full fine-tuning instead (bench_train_lora)."""
     if getattr(args, "lora", None):
         return bench_train_lora(args)
-    from model.presets import PRESETS, unet_config  # first: the model package installs the torchvision fix
-    from model.text import load_text_encoder
-    from model.train import TrainConfig, train
+    from curate_model.presets import PRESETS, unet_config  # first: the model package installs the torchvision fix
+    from curate_model.text import load_text_encoder
+    from curate_model.train import TrainConfig, train
 
     import torch
     from diffusers import DDPMScheduler, UNet2DConditionModel

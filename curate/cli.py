@@ -152,7 +152,7 @@ def cmd_shard(args) -> None:
 def cmd_train(args) -> None:
     from curate.workspace import Workspace
     from curate.train_config import TrainConfig
-    from model.train import train
+    from curate_model.train import train
 
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     cfg = TrainConfig(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
@@ -160,7 +160,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_sample(args) -> None:
-    from model.sample import parse_seeds, sample
+    from curate_model.sample import parse_seeds, sample
 
     prompts = [args.prompt] if args.prompt else []
     if args.prompts:

@@ -81,9 +81,9 @@ def run_demo(out, scheduler=None, workers=None) -> None:
     sheet = write_sheet(ws)
     log.info("cutting curated training shards of the kept images with their captions")
     shards = cut(ws)
-    from model.data import bucket_of, buckets
-    from model.sample import sample
-    from model.train import TrainConfig, train
+    from curate_model.data import bucket_of, buckets
+    from curate_model.sample import sample
+    from curate_model.train import TrainConfig, train
 
     model_dir = ws.root / "model"
     # one kept image of each picture (dedupe keeps one of a near-duplicate pair, say a _small copy)

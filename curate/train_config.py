@@ -25,13 +25,13 @@ class TrainConfig:
     text_encoder: str = "minilm"
     vae: str | None = None
     data_workers: int = 1
-    base: str | None = None            # a pretrained diffusers folder to start from (model.base)
-    lora: int | None = None            # train rank-N adapters only (model.lora), not every UNet weight
-    region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (model.regions)
+    base: str | None = None            # a pretrained diffusers folder to start from (curate_model.base)
+    lora: int | None = None            # train rank-N adapters only (curate_model.lora), not every UNet weight
+    region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (curate_model.regions)
 
     def resolved(self) -> "TrainConfig":
-        from model import lora, regions
-        from model.presets import PRESETS
+        from curate_model import lora, regions
+        from curate_model.presets import PRESETS
 
         if self.preset not in PRESETS:
             raise UserError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")

@@ -31,7 +31,7 @@ def pipeline_class(folder):
         raise UserError(f"{folder} is not a diffusers Stable Diffusion checkpoint or curate model ({what}); "
                         f"--base takes a local folder saved as one of {', '.join(PIPELINES)}")
     if name == "CuratePipeline":
-        from model.pipeline import CuratePipeline
+        from curate_model.pipeline import CuratePipeline
 
         return CuratePipeline
     from diffusers import StableDiffusionPipeline

@@ -16,7 +16,7 @@ from PIL import Image
 from curate.query import fetch
 from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
-from model import regions
+from curate_model import regions
 
 ASPECTS = (0.5, 0.75, 1.0, 4 / 3, 2.0)  # width / height
 
@@ -81,7 +81,7 @@ def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 class BatchStream(torch.utils.data.IterableDataset):
     """Micro-batches from micro-step `start` on: (step, pixels in [-1, 1], shorts, denses, weight
-    maps): the maps (n, 1, h, w) from `regions` (model.regions.load, one list per sample), else None."""
+    maps): the maps (n, 1, h, w) from `regions` (curate_model.regions.load, one list per sample), else None."""
 
     def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0,
                  regions: list | None = None):

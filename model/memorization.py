@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from model.sample import SCHEDULERS, load_pipeline
+from curate_model.sample import SCHEDULERS, load_pipeline
 
 log = logging.getLogger("curate.audit")
 

@@ -2,7 +2,7 @@
 
 Components: `unet` (UNet2DConditionModel), `scheduler`, `text_encoder` and `tokenizer`, and an
 optional `vae` (latent space when present, pixel space when None), all stock diffusers and
-transformers classes. The UNet predicts v (the scheduler config says so; see model.train).
+transformers classes. The UNet predicts v (the scheduler config says so; see curate_model.train).
 
 This file is self-contained (torch, diffusers and the standard library only): `save_pretrained`
 copies it into the model folder as `curate_pipeline.py` and names it in `model_index.json`, so

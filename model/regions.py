@@ -3,7 +3,7 @@ found where, so the model spends more of its capacity on hands, faces and letter
 
 Per image: a map that is 1 everywhere but inside the caption's boxes, where it is the weight of
 the region (the largest one where boxes overlap: merged, not stacked), cropped and scaled as the
-image is (model.data.fit), averaged onto the UNet's grid and divided by its mean, so every image
+image is (curate_model.data.fit), averaged onto the UNet's grid and divided by its mean, so every image
 keeps a mean weight of 1 and the loss keeps its scale. Images without captions weigh 1.
 
 The captions hold no face boxes, only people with `face` true: a face is taken as the top of
@@ -79,7 +79,7 @@ def load(ws, shard_set: str, ids: list[str], weights: dict[str, float]) -> list[
 
 
 def pixel_map(pairs: list[tuple[list, float]], image_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
-    """(h, w) weights for an image of `image_size` (w, h) fitted to `size` as model.data.fit
+    """(h, w) weights for an image of `image_size` (w, h) fitted to `size` as curate_model.data.fit
     fits it: scaled to cover, centre-cropped. Boxes are clipped to the crop."""
     (iw, ih), (w, h) = image_size, size
     scale = max(w / iw, h / ih)

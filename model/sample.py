@@ -1,6 +1,6 @@
 """`curate sample`: prompts x seeds through a trained pipeline -> PNGs, a contact sheet and
 manifests/samples in the output folder (itself a small workspace `curate query` can read).
-Each row records the sample's `grain` (model.grain: residual pixel-scale noise), so speckle
+Each row records the sample's `grain` (curate_model.grain: residual pixel-scale noise), so speckle
 shows in the manifest and can be compared with the training images' own."""
 
 import hashlib
@@ -18,7 +18,7 @@ from curate.errors import UserError
 from curate import progress
 from curate.progress import bar
 from curate.workspace import Workspace
-from model.grain import grain
+from curate_model.grain import grain
 
 SCHEDULERS = {
     "ddim": lambda config: DDIMScheduler.from_config(config),
@@ -62,7 +62,7 @@ def load_pipeline(model_dir, lora: str | None = None, lora_scale: float = 1.0):
     pipe = DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, low_cpu_mem_usage=False)  # no accelerate
     pipe.set_progress_bar_config(disable=True)
     if lora:
-        from model.lora import apply
+        from curate_model.lora import apply
 
         apply(pipe, lora, lora_scale)
     return pipe.to("cuda" if torch.cuda.is_available() else "cpu")

@@ -10,7 +10,7 @@ The UNet predicts v (Salimans & Ho 2022), not the noise: at high noise an error 
 noise becomes an error in the image 30x larger (t=980 of the cosine schedule), so a noise
 predictor learns little there, and that is where a caption decides what the picture shows. On
 8 captioned images (the overfit test), v with the pooled caption in the time embedding (see
-model.presets) put 5 of 8 samples nearest their own image after 600 steps, and 8 of 8 after
+curate_model.presets) put 5 of 8 samples nearest their own image after 600 steps, and 8 of 8 after
 1500; noise prediction put 2 of 8 after 600, with or without the pooled caption.
 """
 
@@ -32,10 +32,10 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace
-from model import base, data, lora, regions
-from model.pipeline import CuratePipeline
-from model.presets import unet_config
-from model.text import load_text_encoder
+from curate_model import base, data, lora, regions
+from curate_model.pipeline import CuratePipeline
+from curate_model.presets import unet_config
+from curate_model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
@@ -43,7 +43,7 @@ WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loade
 
 class CaptionCache:
     """Token states per caption: the text encoder is frozen and captions repeat every epoch.
-    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (model.base)."""
+    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (curate_model.base)."""
 
     def __init__(self, encode):
         self.encode, self.cache = encode, {}

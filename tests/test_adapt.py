@@ -10,7 +10,7 @@ import torch
 
 from curate import manifest
 from curate.workspace import Workspace
-from model import lora, regions
+from curate_model import lora, regions
 from tests.helpers import curate, ingest_corpus
 from tests.test_model import PICTURES
 from tests.tiny_models import stable_diffusion
@@ -87,7 +87,7 @@ def test_lora_on_sd_base_loads_with_load_lora_weights_and_follows_kohya_keys(dat
 
 @needs_peft
 def test_lora_on_the_bundled_model_and_sample_with_it(dataset, tmp_path, capsys):
-    from model.sample import load_pipeline
+    from curate_model.sample import load_pipeline
 
     bundled, adapter = tmp_path / "bundled", tmp_path / "lora"
     assert curate("train", dataset, "--out", bundled, "--steps", 2) == 0
@@ -143,7 +143,7 @@ def test_bad_adaptation_input_is_one_line_exit_2(dataset, sd_base, tmp_path, cap
 def test_weight_map_follows_the_crop_and_keeps_a_mean_of_one():
     from PIL import Image
 
-    from model.data import fit
+    from curate_model.data import fit
 
     # a 200x100 image fitted to 32x32: scaled by 0.32 to 64x32, 16 px cut off each side
     box = [100, 20, 150, 60]
@@ -194,8 +194,8 @@ def region_errors(dataset, model_dir, weights="hands=2") -> tuple[float, float]:
     training image at fixed noise and timesteps (100, 300, 500, 700)."""
     from diffusers import DDPMScheduler
 
-    from model import data
-    from model.sample import load_pipeline
+    from curate_model import data
+    from curate_model.sample import load_pipeline
 
     ws = Workspace.open(dataset)
     samples = data.load(ws, "train")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import curate
 
-MODEL_PACKAGE = "model"  # the bundled model's package
+MODEL_PACKAGE = "curate_model"  # the bundled model's package (the model/ folder)
 ROOT = Path(curate.__file__).parent
 # Pipeline order; what is not listed is a base module, the orchestrators are above everything.
 # train_config is the train stage's options (the model's layer, read by the CLI without torch).
@@ -43,4 +43,18 @@ def test_no_stage_imports_a_later_stage_or_the_model():
         for imported in _imports(path):
             if imported[:2] != parts[:2] and _layer(imported) > own:
                 wrong.append(f"{'.'.join(parts)} imports {'.'.join(imported)}")
+    assert not wrong, wrong
+
+
+def test_nothing_imports_the_model_by_its_folder_name():
+    """The package of model/ is curate_model: a bare `import model` would load a second copy of
+    it (or anyone's `model`)."""
+    repo = ROOT.parent
+    wrong = []
+    for folder in ("curate", "model", "tests", "tools"):
+        for path in (repo / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+                wrong += [f"{path.relative_to(repo)} imports {n}" for n in names if n.split(".")[0] == "model"]
     assert not wrong, wrong

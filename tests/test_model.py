@@ -18,8 +18,8 @@ import curate as curate_package
 from curate import manifest
 from curate.raw import decode, read_shard_images, to_rgb
 from curate.workspace import Workspace
-from model.pipeline import PIPELINE_FILE
-from model.sample import load_pipeline
+from curate_model.pipeline import PIPELINE_FILE
+from curate_model.sample import load_pipeline
 from tests.helpers import curate, ingest_corpus
 
 # Eight real pictures with distinct looks, and captions that tell them apart.
@@ -131,7 +131,7 @@ def _train_command(dataset, out, *args) -> list[str]:
 
 
 def test_grain_measures_pixel_scale_noise():
-    from model.grain import grain
+    from curate_model.grain import grain
 
     rng = np.random.default_rng(0)
     smooth = np.kron(rng.random((4, 4, 3)), np.ones((8, 8, 1))).astype(np.float32)  # 32 px picture of blocks
@@ -142,7 +142,7 @@ def test_grain_measures_pixel_scale_noise():
 
 
 def test_low_frequency_guidance_leaves_pixel_scale_differences_unamplified():
-    from model.pipeline import low_frequency_guidance
+    from curate_model.pipeline import low_frequency_guidance
 
     cond = torch.randn(1, 3, 32, 32)
     checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 2 - 1.0  # pixel-scale pattern
@@ -220,7 +220,7 @@ def _stored_images(dataset) -> list[Image.Image]:
 def _sample_to_image_mse(dataset, model_dir, guidance: float) -> np.ndarray:
     """(8, 8) pixel MSE: row i is the sample prompted with caption i (at its image's bucket size),
     column j the stored image j fitted to that size."""
-    from model.data import bucket_of, buckets, fit
+    from curate_model.data import bucket_of, buckets, fit
 
     pipe = load_pipeline(model_dir)
     originals = _stored_images(dataset)

@@ -89,6 +89,12 @@ def test_score_stage_reuses_ocr_boxes_resumes_and_feeds_shard(ingested, tmp_path
     expected = sum(r["nsfw"] < 0.2 and r["quality"] < 40 and r["text_area"] < 0.01 for r in rows.values())
     assert 0 < cut["images"] == expected < len(NAMES)
     assert len(read_table(ws, "images")) == len(NAMES) and len(read_table(ws, "scores")) == len(NAMES)
+    # the partitions open in Hugging Face datasets as they are, with their types
+    from datasets import Dataset
+
+    table = Dataset.from_parquet([str(f) for f in ws.partitions("scores")], cache_dir=str(tmp_path / "hf"))
+    assert len(table) == len(NAMES) and table.features["nsfw"].dtype == "float32"
+    assert set(table.features["provenance"]) >= {"nsfw", "quality", "text_area"}
     # a lost partition is redone; the other is kept as it is
     first, second = ws.partitions("scores")
     kept = second.stat().st_mtime_ns

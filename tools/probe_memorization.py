@@ -3,7 +3,7 @@
 Eight corpus photos, captioned from one template that differs only in the subject's name; the
 first four are duplicated COPIES times (square crops re-encoded at other sizes and qualities).
 Trains the tiny model on them (dedupe off), samples every caption with four seeds, and prints
-per caption: grain ratio (model.grain: sample / its own training image at the same size), tiled
+per caption: grain ratio (curate_model.grain: sample / its own training image at the same size), tiled
 L2 to its own image, and whether its own image is the nearest of the eight (tiled L2).
 
     PYTHONPATH=. python tools/probe_memorization.py /tmp/probe --steps 1500
@@ -22,7 +22,7 @@ from PIL import Image
 from curate import corpus
 from curate.audit import tiles
 from curate.cli import main
-from model.grain import grain
+from curate_model.grain import grain
 
 TEMPLATE = "a photo of a {}, studio lighting"
 NAMES = {"sk_coffee.jpg": "coffee cup", "sk_astronaut.jpg": "astronaut", "cv_baboon.jpg": "baboon",
@@ -90,6 +90,6 @@ if __name__ == "__main__":
                      str(args.steps), *args.train_args.split()]) == 0
     else:
         originals = build(args.root / "src")
-    from model.sample import load_pipeline
+    from curate_model.sample import load_pipeline
 
     print(json.dumps(measure(load_pipeline(args.root / "model"), originals, guidance=args.guidance), indent=1))

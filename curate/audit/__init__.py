@@ -115,7 +115,7 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
         sizes = nearest.cluster_sizes(ws, faiss_index, ids, found)
         scores = {}
         if text_noise:
-            from model.memorization import text_noise_scores
+            from curate_model.memorization import text_noise_scores
 
             scores = text_noise_scores(samples)
         for r in rows:

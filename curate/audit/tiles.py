@@ -31,7 +31,7 @@ def common_size(sample: Image.Image) -> tuple[int, int]:
 
 def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Cover `size` and centre-crop to it: what the trainer does to an image for a bucket."""
-    from model.data import fit as trainer_fit  # the same alignment the model was trained on
+    from curate_model.data import fit as trainer_fit  # the same alignment the model was trained on
 
     return trainer_fit(image, size)
 
