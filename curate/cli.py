@@ -186,7 +186,8 @@ def cmd_audit(args) -> None:
     from curate.workspace import Workspace
 
     thresholds = Thresholds(copy_tile_l2=args.copy_tile_l2, copy_coarse_l2=args.copy_coarse_l2,
-                            copy_similarity=args.copy_similarity, near_similarity=args.near_similarity)
+                            copy_structure=args.copy_structure, copy_similarity=args.copy_similarity,
+                            near_similarity=args.near_similarity)
     print(json.dumps(audit(Workspace.open(args.dataset), args.samples, args.out, args.embedder, args.k, thresholds,
                            text_noise=not args.no_text_noise, against=args.against, model_dir=args.model)))
 
@@ -486,6 +487,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    help="tiled L2 at or below which a sample is a copy (default: %(default)s)")
     p.add_argument("--copy-coarse-l2", type=number(0), default=d.copy_coarse_l2,
                    help="or the tiled L2 over 4x4-pixel block means (grain averaged out) (default: %(default)s)")
+    p.add_argument("--copy-structure", type=number(0), default=d.copy_structure,
+                   help="and that distance at most this times the training image's contrast (its pixels' std), "
+                        "so flat pictures are no copies of each other (default: %(default)s)")
     p.add_argument("--copy-similarity", type=COSINE, default=d.copy_similarity,
                    help="cosine a copy needs as well (default: %(default)s)")
     p.add_argument("--near-similarity", type=COSINE, default=d.near_similarity,

@@ -64,9 +64,9 @@ def test_coarse_tiled_l2_sees_a_copy_through_grain():
     t = Thresholds()
     assert tiles.tile_l2(grainy, picture) > t.copy_tile_l2
     assert tiles.coarse_tile_l2(grainy, picture) <= t.copy_coarse_l2
-    assert verdict(0.5, tiles.tile_l2(grainy, picture), tiles.coarse_tile_l2(grainy, picture), t) == "copy"
+    assert verdict(0.5, tiles.tile_l2(grainy, picture), tiles.coarse_tile_l2(grainy, picture), float(picture.std()), t) == "copy"
     assert tiles.coarse_tile_l2(other, picture) > 2 * t.copy_coarse_l2
-    assert verdict(0.5, tiles.tile_l2(other, picture), tiles.coarse_tile_l2(other, picture), t) == "novel"
+    assert verdict(0.5, tiles.tile_l2(other, picture), tiles.coarse_tile_l2(other, picture), float(picture.std()), t) == "novel"
     assert tiles.coarse(np.zeros((6, 6, 3), np.float32)).shape == (6, 6, 3)  # too small to average: unchanged
 
 

@@ -110,9 +110,9 @@ def test_audit_catches_the_memorised_duplicates(audited):
         "text_noise_singles": sorted(round(r["text_noise"], 1) for r in singles),
     }
     print(json.dumps(figures, indent=1))
-    # The goal is >= 0.9; measured 10 of 16 (2026-12-01): the samples are clean pixel
-    # copies (tiled L2 0.08-0.15), but at 32 px the embedding gives a copy a cosine of only
-    # 0.3-0.6 and the copy verdict's floor is 0.4. This holds the measured level.
+    # The goal is >= 0.9; measured 11 of 16 (2026-12-01; 10 with the old cosine floor
+    # of 0.4): the misses sit at tiled L2 0.19-0.22, coarse 0.19-0.21, just past both
+    # thresholds. This holds the measured level.
     assert figures["detection_rate"] >= 0.5 and not wrong_image, figures
     assert figures["flag_rate_single_images_memorised_model"] <= 0.05, figures
     assert figures["flag_rate_deduped_model"] == 0, figures

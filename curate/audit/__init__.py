@@ -54,7 +54,8 @@ def pair_rows(samples, images, sims, neighbours, ids, training, thresholds, matc
             l2, coarse = tiles.tile_l2(mine, theirs), tiles.coarse_tile_l2(mine, theirs)
             pairs.append({"sample_id": s.sample_id, "nearest_id": ids[row], "rank": rank, "similarity": sim,
                           "tile_l2": l2, "coarse_l2": coarse,
-                          "verdict": verdict(sim, l2, coarse, thresholds), "decisive": False, "matched": matched})
+                          "verdict": verdict(sim, l2, coarse, float(theirs.std()), thresholds), "decisive": False,
+                          "matched": matched})
         if pairs and matched != REMOVED:
             min(pairs, key=lambda p: (-severity(p["verdict"]), p["tile_l2"]))["decisive"] = True
         rows += pairs

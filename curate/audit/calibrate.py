@@ -36,6 +36,7 @@ class Pair:
     similarity: float
     tile_l2: float
     coarse_l2: float
+    contrast: float   # the source's pixel std at the compared size
 
 
 def replay(size: int, k: int = K, embedder_name: str = embedders.DEFAULT) -> tuple[list, list, list[list[Pair]]]:
@@ -61,7 +62,8 @@ def replay(size: int, k: int = K, embedder_name: str = embedders.DEFAULT) -> tup
     for n, image in enumerate(drawn):
         mine = tiles.pixels(image, (size, size))
         pairs.append([Pair(n, int(r), float(s), tiles.tile_l2(mine, source_pixels[r]),
-                           tiles.coarse_tile_l2(mine, source_pixels[r])) for s, r in zip(sims[n], rows[n])])
+                           tiles.coarse_tile_l2(mine, source_pixels[r]), float(source_pixels[r].std()))
+                      for s, r in zip(sims[n], rows[n])])
     return items, sources, pairs
 
 
@@ -77,7 +79,7 @@ def score(items, sources, pairs: list[list[Pair]], t: Thresholds) -> dict:
             other = sources[p.source]
             if other.source != it.source and it.vendor_group and it.vendor_group == other.vendor_group:
                 continue  # the same emoji by another vendor: not scored
-            scored.append((verdict(p.similarity, p.tile_l2, p.coarse_l2, t), p.tile_l2, other.source == it.source))
+            scored.append((verdict(p.similarity, p.tile_l2, p.coarse_l2, p.contrast, t), p.tile_l2, other.source == it.source))
         decisive = min(scored, key=lambda v: (-severity(v[0]), v[1]))
         row = out[it.transform]
         row["n"] += 1
@@ -123,11 +125,13 @@ if __name__ == "__main__":
               f"p1 {np.percentile([p.tile_l2 for p in others], 1):.3f}; coarse tiled L2 min "
               f"{min(p.coarse_l2 for p in others):.3f} p1 {np.percentile([p.coarse_l2 for p in others], 1):.3f}; "
               f"cosine max {max(p.similarity for p in others):.3f}")
-        for l2, coarse, floor in itertools.product([0.18, 0.20], [0.0, 0.08, 0.10, 0.12, 0.14], [0.3, 0.4]):
-            t = Thresholds(copy_tile_l2=l2, copy_coarse_l2=coarse, copy_similarity=floor, near_similarity=0.9)
+        for l2, coarse, structure, floor in itertools.product([0.20], [0.10, 0.12], [0.4, 0.5, 0.6, 0.7], [0.15, 0.4]):
+            t = Thresholds(copy_tile_l2=l2, copy_coarse_l2=coarse, copy_structure=structure, copy_similarity=floor,
+                           near_similarity=0.9)
             report = score(items, sources, pairs, t)
             s = summary(report)
-            print(f"  copy L2 <= {l2:.2f} or coarse <= {coarse:.2f}, cos >= {floor:.1f}: pixel copies detected "
+            print(f"  copy L2 <= {l2:.2f} or coarse <= {coarse:.2f}, <= {structure} x contrast, cos >= {floor:.2f}: "
+                  f"pixel copies detected "
                   f"{s['detect_pixel_copies']:.3f}, any copy flagged {s['flag_any_copy']:.3f}, false copy "
                   f"{s['false_copy']:.4f}, false flag {s['false_flag']:.4f}; copy per transform "
                   + " ".join(f"{k} {v['copy'] / v['n']:.2f}" for k, v in report.items()))

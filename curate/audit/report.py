@@ -136,7 +136,8 @@ def write_report(ws: Workspace, out_ws: Workspace, samples, rows: list[dict], wh
              f"<b>Novelty rate {novel / len(decisive):.0%}</b>: {novel} novel, "
              f"{sum(r['verdict'] == 'near' for r in decisive)} near, {copies} copy. "
              f"Thresholds: copy when the tiled L2 is at most {t.copy_tile_l2}, or at most {t.copy_coarse_l2} "
-             f"over 4x4-pixel block means (a sampler's grain averaged out), and the cosine at least "
+             f"over 4x4-pixel block means (a sampler's grain averaged out), that distance at most "
+             f"{t.copy_structure} times the training image's contrast (its pixels' std), and the cosine at least "
              f"{t.copy_similarity}); near when the cosine is at least {t.near_similarity}.</p>",
              _charts(rows, t),
              "<h2>Novelty per prompt</h2>", _rate_table("prompt", dict(sorted(per_prompt.items()))),
