@@ -111,17 +111,22 @@ def labels(probs: np.ndarray) -> list[Label]:
     return found
 
 
+@functools.cache
+def _members(coco: str) -> np.ndarray:
+    """The indices of the ImageNet classes of COCO class `coco`."""
+    return np.array([i for i, n in enumerate(nouns()) if n.coco == coco], dtype=np.int64)
+
+
 def family(probs: np.ndarray, coco: str) -> float:
     """How much of the crop's probability goes to classes of COCO class `coco` (all the dog
     breeds for 'dog'): the classifier's vote for the detector's box."""
-    return float(sum(probs[i] for i, n in enumerate(nouns()) if n.coco == coco))
+    return float(probs[_members(coco)].sum())
 
 
-@functools.cache
 def knows(coco: str) -> bool:
     """Whether any ImageNet class is of COCO class `coco` (none is a giraffe): only then can the
     head's vote against a box of that class mean anything."""
-    return any(n.coco == coco for n in nouns())
+    return _members(coco).size > 0
 
 
 def crop_other(probs: np.ndarray, coco: str) -> tuple[Noun, float] | None:
@@ -138,7 +143,7 @@ def crop_other(probs: np.ndarray, coco: str) -> tuple[Noun, float] | None:
 def crop_name(probs: np.ndarray, coco: str) -> str | None:
     """The fine noun for a box of COCO class `coco`, where the crop's best class of that COCO
     class scores CROP_SCORE or more."""
-    ranked = _by_noun(probs, [i for i, n in enumerate(nouns()) if n.coco == coco and probs[i] > 0.01])
+    ranked = _by_noun(probs, [i for i in _members(coco).tolist() if probs[i] > 0.01])
     if not ranked:
         return None
     noun, p = ranked[0][0].noun, ranked[0][1]
