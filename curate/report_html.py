@@ -3,6 +3,7 @@ as data URIs, so a report opens offline and can be mailed around."""
 
 import base64
 import io
+from pathlib import Path
 
 from PIL import Image
 
@@ -25,3 +26,11 @@ def data_uri(image: Image.Image, size: int, quality: int = 80) -> str:
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def write_page(root: Path, name: str, parts: list[str]) -> Path:
+    """A dataset's report page, `reports/<name>.html`, from its HTML parts."""
+    out = Path(root) / "reports" / f"{name}.html"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(parts))
+    return out

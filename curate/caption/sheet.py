@@ -10,7 +10,7 @@ from PIL import ImageDraw, ImageFont
 
 from curate import manifest
 from curate.raw import decode, images_by_id, to_rgb
-from curate.report_html import STYLE, data_uri
+from curate.report_html import STYLE, data_uri, write_page
 from curate.workspace import Workspace
 
 SIZE = 320
@@ -64,7 +64,4 @@ def write_sheet(ws: Workspace, limit: int = 60) -> Path:
         parts.append(f"<div class=row><img src='{data_uri(image, SIZE)}'><div>"
                      f"<p class=short>{html.escape(r['short'])}</p><p>{html.escape(r['dense'])}</p>{unc}"
                      f"<p><small>{html.escape(r['captioner'])} &middot; {r['status']}</small></p></div></div>")
-    out = ws.root / "reports" / "captions.html"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(parts))
-    return out
+    return write_page(ws.root, "captions", parts)

@@ -7,7 +7,7 @@ from pathlib import Path
 from curate import manifest
 from curate.dedupe import first_rows
 from curate.raw import decode, read_shard_images, to_rgb
-from curate.report_html import STYLE, THUMB, data_uri
+from curate.report_html import STYLE, THUMB, data_uri, write_page
 from curate.workspace import Workspace
 
 
@@ -51,7 +51,4 @@ def write_report(ws: Workspace, summary: dict, max_clusters: int = 40) -> Path:
                 f"title='{html.escape(row['url'] or '')}'><figcaption><span class=kind>{label}</span> {sim}{copies}"
                 f"<br>{row['width']}x{row['height']}<br>{caption}</figcaption></figure>")
         parts.append("</div></div>")
-    out = ws.root / "reports" / "dedupe.html"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(parts))
-    return out
+    return write_page(ws.root, "dedupe", parts)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from curate import manifest
-from curate.report_html import STYLE, data_uri
+from curate.report_html import STYLE, data_uri, write_page
 from curate.raw import decode, images_by_id, to_rgb
 from curate.score import columns
 from curate.workspace import Workspace
@@ -67,7 +67,4 @@ def write_report(ws: Workspace) -> Path:
                      f"<small>{html.escape(model)}</small></p>{histogram(values)}"
                      f"<p>percentiles 5/25/50/75/95: {' / '.join(f'{v:.3g}' for v in q)}</p>"
                      f"<div class=examples>{figures}</div></div>")
-    out = ws.root / "reports" / "scores.html"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(parts))
-    return out
+    return write_page(ws.root, "scores", parts)
