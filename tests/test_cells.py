@@ -9,12 +9,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from curate import embedders
-from curate.dedupe import Verifier, cells, labelled, pixels, semantic
+from curate.dedupe import Verifier, cells, labelled, semantic
 from curate.dedupe.bench_semantic import synthetic
 from curate.dedupe.semantic import clusters, semantic_pairs
 from curate.dedupe.tiers import Thresholds, find_edges, hash_edges, join
-from curate.dedupe.verify import crop_vectors
 from curate.executors import DaskExecutor, LocalExecutor
 
 THRESHOLD = 0.9
@@ -144,16 +142,7 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     feats = labelled.features(data)
     thresholds = Thresholds()
 
-    def cached(store, compute):
-        def load(indices):
-            for n in indices:
-                if n not in store:
-                    store[n] = compute(data[n].image)
-            return store
-        return load
-
-    crops = cached(feats.crops, lambda im: crop_vectors(embedders.cached(embedders.DEFAULT), im))
-    thumbs = cached(feats.thumbs, pixels.thumbnail)
+    crops, thumbs = labelled.loaders(data, feats)
     n = len(data)
     for mode in ("exact", "kmeans"):
         reference = find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, crops, thumbs, mode)

@@ -113,8 +113,9 @@ def features(items: list[Item], embedder_name: str = embedders.DEFAULT) -> Featu
                     np.array([p["dhash"] for p in prints]), {}, {})
 
 
-def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) -> set[tuple[int, int]]:
-    """The pairs the dedupe stage's tiers would join (before union-find)."""
+def loaders(items: list[Item], feats: Features) -> tuple:
+    """(crops, thumbs): the loaders the verification tiers take, computing each item's crop
+    vectors and thumbnail on first use into `feats`' caches."""
     embedder = embedders.cached(embedders.DEFAULT)
 
     def cached(store: dict, compute):
@@ -125,9 +126,12 @@ def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) ->
             return store
         return load
 
-    return find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds,
-                      cached(feats.crops, lambda im: crop_vectors(embedder, im)),
-                      cached(feats.thumbs, pixels.thumbnail)).pairs()
+    return cached(feats.crops, lambda im: crop_vectors(embedder, im)), cached(feats.thumbs, pixels.thumbnail)
+
+
+def flagged_pairs(items: list[Item], feats: Features, thresholds: Thresholds) -> set[tuple[int, int]]:
+    """The pairs the dedupe stage's tiers would join (before union-find)."""
+    return find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, *loaders(items, feats)).pairs()
 
 
 def _codes(values: list[str]) -> np.ndarray:
