@@ -52,6 +52,8 @@ NOUNS = {
     "computer keyboard": "keyboard", "typewriter keyboard": "keyboard", "remote control": "remote control",
     "hand blower": "hair dryer", "book jacket": "book", "vase": "vase", "folding chair": "chair",
     "rocking chair": "rocking chair", "barber chair": "barber chair", "dining table": "table",
+    # the synset's everyday lemma ("cornet, horn, trumpet, trump"; "beacon, lighthouse, pharos")
+    "cornet": "trumpet", "beacon": "lighthouse",
 }
 # COCO classes of ImageNet objects (the detector's name for the same thing).
 COCO = {
@@ -74,13 +76,13 @@ COCO = {
     "banana": ["banana"], "apple": ["Granny Smith"], "orange": ["orange"], "broccoli": ["broccoli"],
     "hot dog": ["hotdog"], "pizza": ["pizza"], "donut": ["bagel"], "cake": ["trifle"],
     "chair": ["barber chair", "folding chair", "rocking chair", "throne"], "couch": ["studio couch"],
-    "potted plant": ["pot"], "bed": ["four-poster"], "dining table": ["dining table"], "toilet": ["toilet seat"],
+    "potted plant": ["pot"], "bed": ["four-poster"], "dining table": ["dining table", "pool table"], "toilet": ["toilet seat"],
     "tv": ["television", "monitor", "screen"], "laptop": ["laptop", "notebook"], "mouse": ["mouse"],
     "remote": ["remote control"], "keyboard": ["computer keyboard", "typewriter keyboard"],
     "cell phone": ["cellular telephone"], "microwave": ["microwave"], "toaster": ["toaster"],
     "sink": ["washbasin"], "refrigerator": ["refrigerator"], "book": ["book jacket"],
     "clock": ["analog clock", "digital clock", "wall clock"], "vase": ["vase"], "teddy bear": ["teddy"],
-    "hair drier": ["hand blower"], "person": ["ballplayer", "groom", "scuba diver"],
+    "hair drier": ["hand blower"], "spoon": ["wooden spoon", "ladle"], "person": ["ballplayer", "groom", "scuba diver"],
 }
 SCENES = ["seashore", "lakeside", "valley", "alp", "cliff", "promontory", "sandbar", "volcano", "coral reef",
           "geyser", "breakwater", "dam", "pier", "dock", "boathouse", "patio", "library", "restaurant", "cinema",

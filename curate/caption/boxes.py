@@ -35,6 +35,15 @@ class Detection:
     keypoints: list[list[float]] | None = None   # (x, y, score) per keypoint in pixels, pose models only
 
 
+def area(box) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
+def overlap(a, b) -> int:
+    """Pixels two boxes share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def iou(a, b) -> float:
     """Intersection over union of two [x0, y0, x1, y1] boxes."""
     w = min(a[2], b[2]) - max(a[0], b[0])

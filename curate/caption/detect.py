@@ -18,7 +18,7 @@ import numpy as np
 
 from curate.caption import hands as hand_search
 from curate.caption import handtrack, imagenet, medium, nanodet, ocr
-from curate.caption.boxes import Detection, iou, nms
+from curate.caption.boxes import Detection, area, iou, nms
 from curate.caption.people import CONFIRM_BELOW, MAX_CROPS, Body, bodies, confirmed, faces, inside, pose_in_box
 from curate.caption.records import TextLine
 from curate.progress import native_stderr_silenced
@@ -28,7 +28,8 @@ HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes 
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
 SMALL = 1 / 3        # two things of a class shorter than this share of the image: look again in tiles for more
 SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
-PERSON_SURE = 0.6    # a person box under this score is also shown to the ImageNet head (a swan can be a 'person')
+PERSON_SURE = 0.6    # a person box under this score may be an animal to the ImageNet head (a swan can be a 'person')
+HELD_CROPS = 8       # the largest person boxes, of any score, shown to the head for what they hold (a violin)
 
 
 @dataclass
@@ -84,7 +85,10 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
         seen.detections, seen.merged = _one_name_per_thing(seen.detections)
     labels = "labels" in detectors
     with _timed(seen.seconds, "labels and medium" if labels else "medium"):
-        shown = [i for i, d in enumerate(seen.detections) if d.name != "person" or d.score < PERSON_SURE] if labels else []
+        largest = sorted((i for i, d in enumerate(seen.detections) if d.name == "person"),
+                         key=lambda i: -area(seen.detections[i].box))[:HELD_CROPS]
+        shown = [i for i, d in enumerate(seen.detections)
+                 if d.name != "person" or d.score < PERSON_SURE or i in largest] if labels else []
         pooled, probs = imagenet.probabilities(image, [seen.detections[i].box for i in shown])
         seen.medium, seen.medium_score = medium.classify(image, pooled)
         if labels:
