@@ -53,7 +53,7 @@ NOUNS = {
     "hand blower": "hair dryer", "book jacket": "book", "vase": "vase", "folding chair": "chair",
     "rocking chair": "rocking chair", "barber chair": "barber chair", "dining table": "table",
     # the synset's everyday lemma ("cornet, horn, trumpet, trump"; "beacon, lighthouse, pharos")
-    "cornet": "trumpet", "beacon": "lighthouse",
+    "cornet": "trumpet", "beacon": "lighthouse", "lesser panda": "red panda", "monarch": "monarch butterfly",
 }
 # COCO classes of ImageNet objects (the detector's name for the same thing).
 COCO = {
@@ -116,7 +116,8 @@ GROUP_NAMES = {"daisy": "flower", "yellow lady's slipper": "flower", "rapeseed":
                "library": "building", "cinema": "building", "boathouse": "building", "water tower": "tower",
                "beacon": "lighthouse", "bell cote": "building", "stupa": "building", "dome": "building",
                "acoustic guitar": "guitar", "electric guitar": "guitar", "cornet": "trumpet", "trombone": "trombone",
-               "agaric": "mushroom", "bolete": "mushroom", "ladle": "spoon", "wooden spoon": "spoon"}
+               "agaric": "mushroom", "bolete": "mushroom", "ladle": "spoon", "wooden spoon": "spoon",
+               "grey whale": "whale", "killer whale": "whale", "wallaby": "kangaroo"}
 PLANTS = ["daisy", "yellow lady's slipper", "rapeseed", "corn", "acorn", "hip", "buckeye", "coral fungus", "agaric",
           "gyromitra", "stinkhorn", "earthstar", "hen-of-the-woods", "bolete", "ear", "hay"]
 

@@ -61,6 +61,7 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
     """Objects counted by class; returns the indices of person boxes taken as animals."""
     groups: dict[str, list[tuple]] = {}
     animals = set()
+    whole = imagenet.labels(seen.label_probs) if seen.label_probs is not None else []
     for i, d in enumerate(seen.detections):
         probs = seen.crop_probs.get(i)
         if d.name == "person":
@@ -70,7 +71,7 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
             if other is None or other[0].kind != "animal" or _has_face(seen, d.box):
                 continue
             animals.add(i)  # not a person, whether or not it counts as the animal
-        judged = _second_opinion(d, probs, f, seen.medium)
+        judged = _second_opinion(d, probs, f, seen)
         if judged is None or judged[0].name == "person":
             continue
         d, fine, agree = judged
@@ -79,12 +80,13 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
         if _counted(d, f, agree, d.name in seen.tiled):
             groups.setdefault(d.name, []).append((d, fine))
     for name, members in sorted(groups.items(), key=lambda kv: -sum(area(d.box) for d, _ in kv[1])):
-        fines = {fine for _, fine in members}
+        # one fine name for the group where the head gave no other and named at least half of them
+        fines = [fine for _, fine in members if fine]
+        fine = fines[0] if fines and len(set(fines)) == 1 and 2 * len(fines) >= len(members) else None
         f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
-                               scores=[round(d.score, 3) for d, _ in members],
-                               fine=fines.pop() if len(fines) == 1 else None))
+                               scores=[round(d.score, 3) for d, _ in members], fine=fine))
     if seen.label_probs is not None:
-        f.labels = imagenet.labels(seen.label_probs) + _held(seen, animals)
+        f.labels = whole + _held(seen, animals)
     return animals
 
 
@@ -121,7 +123,7 @@ def _held(seen: Seen, animals: set[int]) -> list[Label]:
     return list(found.values())
 
 
-def _second_opinion(d: Detection, probs, f: Facts, medium: str) -> tuple[Detection, str | None, bool] | None:
+def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detection, str | None, bool] | None:
     """The ImageNet head's vote on a box's crop: the box (renamed where the head is sure of
     another kind of thing), its fine name, and whether the head confirms it; None where the
     box is not counted at all (noted in `uncertain`)."""
@@ -130,14 +132,16 @@ def _second_opinion(d: Detection, probs, f: Facts, medium: str) -> tuple[Detecti
     mine = imagenet.family(probs, d.name)
     if mine >= imagenet.AGREE_SCORE:
         return d, imagenet.crop_name(probs, d.name), True
-    if medium == "drawing" and mine < NOT_MINE and imagenet.knows(d.name):
+    if seen.medium == "drawing" and mine < NOT_MINE and imagenet.knows(d.name):
         # NanoDet learnt photos: on clip-art and emoji its boxes are bananas, donuts and toilets
         # (35 of 37 boxes >= 0.5 on the bundled drawings wrong, all given < 0.1 by the head)
         f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) in a drawing, which the image "
                            f"classifier does not see in it: not counted")
         return None
     other = imagenet.crop_other(probs, d.name)
-    if other and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
+    # no renaming against the whole image: in a herd of bison a dim calf's crop is a 'spaniel'
+    herd = seen.label_probs is not None and imagenet.family(seen.label_probs, d.name) >= imagenet.OTHER_SCORE
+    if other and not herd and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
         noun, p = other[0].noun, other[1]
         if d.score < COUNT_SCORE and (p < imagenet.SURE_SCORE or d.name == "person"):
             f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {noun} to the image classifier "
