@@ -295,7 +295,7 @@ def test_captions_sheet_shows_object_boxes_in_chromium(tmp_path):
 
 @pytest.mark.slow
 def test_labelled_caption_set_floor():
-    """The labelled set of tests/data/caption_labels (60 registry images, expected subjects
+    """The labelled set of tests/data/caption_labels (91 registry images, expected subjects
     and counts written by looking). The issue's goals (>= 90% named, >= 80% counts, 0 invented)
     are not met yet; this holds the measured level so that no change goes below it."""
     from curate.caption.evaluate import evaluate
@@ -303,9 +303,9 @@ def test_labelled_caption_set_floor():
     r = evaluate()
     s, invented = r["subjects"], r["invented"]
     print(s, invented, r["medium"], r["crowds"])
-    assert s["named"] / s["total"] >= 0.54 and s["counts_right"] / s["countable"] >= 0.43
-    assert invented["objects"] <= 5 and invented["people"] <= 2 and invented["hands"] == 0
-    assert r["medium"]["right"] >= 50
+    assert s["named"] / s["total"] >= 0.57 and s["counts_right"] / s["countable"] >= 0.52
+    assert invented["objects"] <= 8 and invented["people"] <= 1 and invented["hands"] == 0
+    assert r["medium"]["right"] >= 80
 
 
 def _sign(text: str, mirrored: bool) -> bytes:

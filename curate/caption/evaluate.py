@@ -24,7 +24,7 @@ def named(subject: str, row: dict) -> bool:
     names = {subject.lower(), plural(subject.lower())}
     if any(re.search(rf"\b{re.escape(n)}\b", text) for n in names):
         return True
-    cls = alttext.coco_class(subject.split()[-1]) or subject.lower()
+    cls = coco_of(subject) or subject.lower()
     return cls in (row["objects"] or []) or cls in (row["labels"] or [])
 
 

@@ -198,10 +198,11 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
             # pose on a guitar or a coat than a person, unless a face shows in it
             f.uncertain.append(f"a pose outside every person box at {body.box}, with no face: not counted")
             continue
-        beast = next((d for d in seen.object_boxes if d.name in LIKE_PEOPLE and iou(body.box, d.box) > NEAR_DUPLICATE), None)
+        beast = next((d.name for d in seen.object_boxes if d.name in LIKE_PEOPLE and iou(body.box, d.box) > NEAR_DUPLICATE),
+                     None) or _animal_at(f, body.box)
         if i is None and beast is not None:
-            # mediapipe fits a body to any upright figure: a cartoon monkey, a teddy bear
-            f.uncertain.append(f"a pose at {body.box} on the detector's {beast.name} ({beast.score:.2f}): not counted as a person")
+            # mediapipe fits a body to any upright figure or face: a cartoon monkey, a teddy bear, a calf
+            f.uncertain.append(f"a pose at {body.box} on the detector's {beast}: not counted as a person")
             continue
         if i is None and not any(iou(body.box, p.box) > NEAR_DUPLICATE or inside(_centre(body.box), p.box) for p in persons):
             persons.append(Person(box=body.box, face=body.face_seen(), body=body.kind,
@@ -217,10 +218,21 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
             f.uncertain.append(f"a face-like region at {box} (score {score:.2f}) that a second face model "
                                "did not confirm: not counted")
             continue
+        beast = _animal_at(f, box)
+        if beast is not None:  # a calf's face, close up, is a face to mediapipe
+            f.uncertain.append(f"a face at {box} (score {score:.2f}) in the {beast}'s box, with no body: "
+                               f"taken as the {beast}'s")
+            continue
         persons.append(Person(box=box, face=True, body="head"))
         owners.append(None)
     f.people = persons
     return owners
+
+
+def _animal_at(f: Facts, box) -> str | None:
+    """The counted animal whose box holds this box's centre (a face or a pose with no person
+    box there is the animal's)."""
+    return next((t.name for t in f.objects if t.name in ANIMALS for b in t.boxes if inside(_centre(box), b)), None)
 
 
 def _centre(box) -> tuple[float, float]:
