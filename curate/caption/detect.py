@@ -26,7 +26,8 @@ from curate.progress import native_stderr_silenced
 DETECTORS = ("objects", "labels", "people", "hands", "text")
 HAND_CLASSES = ("hand", "fist", "pinch", "point")  # the hand tracker's classes that are hands (not faces or tips)
 OBJECT_FLOOR = 0.35  # boxes from here up to the detector's own threshold are kept to be noted as uncertain
-SMALL = 1 / 3        # two things of a class shorter than this share of the image: look again in tiles for more
+SMALL = 0.7          # two things of a class shorter than this share of the image: look again in tiles for more
+                     # (at 1/3 the four seated Irish musicians and the back row of the singers were missed)
 SAME_THING = 0.7     # boxes of two classes overlapping this much are one thing seen twice: the likelier wins
 PERSON_SURE = 0.6    # a person box under this score may be an animal to the ImageNet head (a swan can be a 'person')
 HELD_CROPS = 8       # the largest person boxes, of any score, shown to the head for what they hold (a violin)
