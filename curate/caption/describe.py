@@ -76,6 +76,8 @@ def subjects(record: dict) -> list[str]:
     seen = {t["name"] for t in record["objects"]} | {t["fine"] for t in record["objects"]} \
         | ({"person"} if c["people"] else set())
     for label in record["labels"]:
+        if label["name"] == "animal" and out:
+            continue  # the head's fallback word, for a picture nothing else names
         if label["kind"] != "scene" and not {label["coco"], label["name"], label["group"]} & seen:
             out.append(article(label["name"]))
             seen.add(label["coco"] or label["name"])

@@ -25,6 +25,7 @@ CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when
 OTHER_SCORE = 0.5      # a crop this sure of a thing of another class renames its box
 SURE_SCORE = 0.85      # ... and this sure, it confirms a box the detector was unsure of, under its own name
 AGREE_SCORE = 0.3      # a crop giving the box's class this much confirms a box the detector was unsure of
+KIND_SCORE = 0.6       # with no label, an 'animal' when the animal classes together hold this much
 TOP_K = 3
 SUBJECT_KINDS = ("animal", "object", "food", "plant", "person", "scene")
 NOUNS_FILE = Path(__file__).with_name("imagenet_nouns.tsv")
@@ -108,7 +109,16 @@ def labels(probs: np.ndarray) -> list[Label]:
     for n, p in _by_noun(probs, top, kind_of)[:1]:
         if p >= GROUP_SCORE and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
             found.append(Label(kind_of(n), round(p, 3), "imagenet", n.coco, n.kind, ""))
+    animal = float(probs[_animals()].sum())
+    if not found and animal >= KIND_SCORE:
+        # the head is sure it sees an animal and unsure which (a moose, a caterpillar, a drawn horse)
+        found.append(Label("animal", round(animal, 3), "imagenet", "", "animal", ""))
     return found
+
+
+@functools.cache
+def _animals() -> np.ndarray:
+    return np.array([i for i, n in enumerate(nouns()) if n.kind == "animal"], dtype=np.int64)
 
 
 @functools.cache
