@@ -102,7 +102,8 @@ def test_keep_earliest(dataset, tmp_path):
     ds, photos = dataset
     copy = tmp_path / "ds"
     shutil.copytree(ds, copy)
-    assert curate("dedupe", copy, "--keep", "earliest") == 0
+    assert curate("dedupe", copy, "--keep", "earliest") == 2  # other settings than the table's: refused
+    assert curate("dedupe", copy, "--keep", "earliest", "--overwrite") == 0
     by_name, _ = _clusters(copy)
     assert by_name[photos[0].name]["keep"]
 
@@ -212,7 +213,7 @@ def test_dask_dedupe_writes_the_same_duplicates_as_local(dataset, tmp_path):
     runs = {}
     for name, extra in [("local", []), ("dask", ["--scheduler", "local:2"])]:
         shutil.copytree(ds, tmp_path / name)
-        assert curate("dedupe", tmp_path / name, *extra) == 0
+        assert curate("dedupe", tmp_path / name, *extra, "--overwrite") == 0  # the copy is deduped already
         runs[name] = sorted(manifest.read_table(Workspace(tmp_path / name), "duplicates").to_pylist(),
                             key=lambda r: r["id"])
         assert not list((tmp_path / name / "index").glob("dedupe-*"))
