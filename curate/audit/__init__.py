@@ -23,7 +23,7 @@ from curate.audit.verdict import Thresholds, severity, verdict
 from curate.errors import UserError
 from curate.progress import bar
 from curate.raw import to_rgb
-from curate.workspace import Workspace
+from curate.workspace import Workspace, require_parent
 
 log = logging.getLogger("curate.audit")
 K = 5
@@ -88,7 +88,7 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
                             f"rerun `curate embed {ws.root}`")
         removed = [row_of[i] for i in nearest.removed_duplicates(ws, trained.ids) if i in row_of]
         matched, against_text = "training", trained.describe()
-    out_ws = Workspace(Path(out or samples_dir).resolve())
+    out_ws = Workspace(require_parent(out) if out else Path(samples_dir).resolve())
     params = {"dataset": str(ws.root), "samples": str(samples_dir), "embedder": name, "k": k, **asdict(thresholds),
               "against": against_text}
     inputs = _inputs(ws, name, samples, params, text_noise, trained)
