@@ -106,9 +106,10 @@ def cmd_dedupe(args) -> None:
                             phash_radius=args.perceptual_bits, dhash_radius=args.dhash_bits,
                             pixel_region=args.pixel_region)
     summary = dedupe(ws, args.embedder, thresholds, args.keep, args.mode,
-                     make_executor(args.scheduler, args.processes_count or 1))
-    if args.report:
-        summary["report"] = str(write_report(ws, summary))
+                     make_executor(args.scheduler, args.processes_count or 1), args.overwrite)
+    page = ws.root / "reports" / "dedupe.html"
+    if args.report:  # an up-to-date table's page is left as it is
+        summary["report"] = str(page if summary.get("up_to_date") and page.is_file() else write_report(ws, summary))
     print(json.dumps(summary))
 
 
@@ -189,7 +190,8 @@ def cmd_audit(args) -> None:
                             copy_structure=args.copy_structure, copy_similarity=args.copy_similarity,
                             near_similarity=args.near_similarity)
     print(json.dumps(audit(Workspace.open(args.dataset), args.samples, args.out, args.embedder, args.k, thresholds,
-                           text_noise=not args.no_text_noise, against=args.against, model_dir=args.model)))
+                           text_noise=not args.no_text_noise, against=args.against, model_dir=args.model,
+                           overwrite=args.overwrite)))
 
 
 def cmd_demo(args) -> None:
@@ -341,6 +343,10 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    help="semantic search: exact blocks or SemDeDup-style k-means cells, as tasks "
                         "(auto: exact up to 20k images, k-means above)")
     p.add_argument("--report", action="store_true", help="write reports/dedupe.html, a contact sheet of the largest clusters")
+    p.add_argument("--overwrite", action="store_true",
+                   help="dedupe again with other settings than those manifests/duplicates was made with "
+                        "(without it a change of settings is refused; the same settings on the same images "
+                        "do nothing)")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_dedupe)
 
@@ -496,6 +502,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    help="cosine from which a sample is near (default: %(default)s)")
     p.add_argument("--no-text-noise", action="store_true",
                    help="skip the model-side score (first-step text-conditional noise norm)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="audit again when OUT holds an audit of other inputs (samples, index, training set or "
+                        "settings); without it that is refused, and the same audit again does nothing")
     p.set_defaults(fn=cmd_audit)
 
     p = sub.add_parser("query", help="SQL over the manifests (DuckDB)",

@@ -3,6 +3,7 @@ the output records the inputs it was made from. The same inputs again: nothing t
 one line. Other inputs: refused, unless --overwrite replaces the output whole, so an output
 never mixes two runs' work."""
 
+import hashlib
 import json
 import os
 import sys
@@ -46,3 +47,15 @@ def write_record(path: Path, inputs: dict, result: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps({"inputs": inputs, "result": result}, indent=2, sort_keys=True, default=str))
     os.replace(tmp, path)
+
+
+def files_digest(paths) -> str:
+    """sha256 over the names and bytes of `paths` (a missing file counts as absent)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{path}\0".encode())
+        if Path(path).is_file():
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()

@@ -18,6 +18,15 @@ import yaml
 from curate.errors import UserError
 
 
+def require_parent(path) -> Path:
+    """`path` resolved, refused when its parent folder does not exist: a mistyped path would
+    otherwise grow a tree of folders somewhere. Every verb's output folder goes through it."""
+    resolved = Path(path).resolve()
+    if not resolved.parent.is_dir():
+        raise UserError(f"{path}: its parent folder {resolved.parent} does not exist; create it first")
+    return resolved
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path
@@ -27,9 +36,7 @@ class Workspace:
 
     @classmethod
     def create(cls, path) -> "Workspace":
-        ws = cls(Path(path).resolve())
-        if not ws.root.parent.is_dir():  # a mistyped path would otherwise grow a tree of folders somewhere
-            raise UserError(f"{path}: its parent folder {ws.root.parent} does not exist; create it first")
+        ws = cls(require_parent(path))
         ws.root.mkdir(exist_ok=True)
         ws.check_tree()
         for sub in (ws.raw, ws.manifests, ws.index, ws.shards):

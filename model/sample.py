@@ -17,7 +17,7 @@ from curate import manifest, reruns
 from curate.errors import UserError
 from curate import progress
 from curate.progress import bar
-from curate.workspace import Workspace
+from curate.workspace import Workspace, require_parent
 from curate_model.grain import grain
 
 SCHEDULERS = {
@@ -133,7 +133,7 @@ def sample(model_dir, prompts: list[str], seeds: list[int], out, negative: str =
     if lora:  # another adapter or scale is another model
         model += f" + lora {Path(lora).resolve()} x{lora_scale:g}"
         fingerprint = hashlib.sha256(f"{fingerprint} {model_fingerprint(lora)} {lora_scale!r}".encode()).hexdigest()
-    ws = Workspace(Path(out).resolve())
+    ws = Workspace(require_parent(out))
     wanted = [{"sample_id": sample_id(fingerprint, prompt, negative, seed, steps, scheduler, guidance, size),
                "prompt": prompt, "negative": negative, "seed": seed, "guidance": guidance, "steps": steps,
                "scheduler": scheduler, "model": model} for prompt in prompts for seed in seeds]

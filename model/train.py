@@ -31,7 +31,7 @@ from curate import reruns, shard, training_set
 from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
-from curate.workspace import Workspace
+from curate.workspace import Workspace, require_parent
 from curate_model import base, data, lora, regions
 from curate_model.pipeline import CuratePipeline
 from curate_model.presets import unet_config
@@ -217,6 +217,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False, overwrite:
         raise UserError("--resume continues the checkpoints that --overwrite would delete; give one of them")
     cfg = cfg.resolved()
     out = Path(out)
+    require_parent(out)
     with ws.lock():  # held for the whole run: a `curate shard` must not replace the set being read
         # Everything that can refuse runs before the set is cut: a refusal changes nothing.
         shards = shard.preview(ws, cfg.where, cfg.shards)

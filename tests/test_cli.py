@@ -92,6 +92,9 @@ def test_inputs_that_would_do_nothing_or_something_else_are_refused(tmp_path, ca
     for argv, needle in [
         (["ingest", tmp_path / "new", "--urls", tmp_path / "empty.txt"], "no inputs in it"),
         (["ingest", tmp_path / "no" / "such" / "ds", "--folder", corpus_dir()], "does not exist; create it first"),
+        (["train", tmp_path / "ds", "--out", tmp_path / "no" / "such" / "model"], "does not exist; create it first"),
+        (["sample", tmp_path / "model", "--prompt", "a cat", "--out", tmp_path / "no" / "such"],
+         "does not exist; create it first"),
         (["audit", tmp_path / "ds", "--samples", tmp_path / "model"], "is a model folder, not samples"),
     ]:
         assert curate(*argv) == 2

@@ -2,6 +2,7 @@
 are refused (one line, exit 2) before anything changes, or replace the output with --overwrite."""
 
 import hashlib
+import json
 
 import pytest
 
@@ -132,4 +133,39 @@ def test_the_same_config_twice_changes_nothing_the_second_time(tmp_path, capsys)
     assert {t: read_table(Workspace(tmp_path / "ds"), t).to_pylist() for t in rows} == rows
     assert len(read_table(Workspace(tmp_path / "samples"), "samples")) == 2
     said = capsys.readouterr().err
-    assert "curate train:" in said and "curate sample:" in said, said
+    assert all(f"curate {verb}:" in said for verb in ("dedupe", "train", "sample", "audit")), said
+
+
+def snapshot(folder) -> dict:
+    """`hashes` and each file's mtime: a rerun with nothing to do must not even rewrite a file."""
+    return {name: (digest, (folder / name).stat().st_mtime_ns) for name, digest in hashes(folder).items()}
+
+
+def test_dedupe_and_audit_again_do_nothing_and_other_settings_are_refused(dataset, tmp_path, capsys):
+    import shutil
+
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset, ds)
+    assert curate("embed", ds) == 0
+    assert curate("dedupe", ds, "--report") == 0
+    before = snapshot(ds)
+    capsys.readouterr()
+    assert curate("dedupe", ds, "--report") == 0
+    assert "curate dedupe:" in one_line(capsys) and snapshot(ds) == before
+    assert curate("dedupe", ds, "--threshold", 0.9, "--keep", "earliest") == 2
+    assert "(--keep, --threshold differ); --overwrite" in one_line(capsys) and snapshot(ds) == before
+    assert curate("dedupe", ds, "--threshold", 0.9, "--overwrite") == 0
+    assert json.loads((ds / "manifests" / "duplicates" / "inputs.json").read_text())["inputs"]["settings"]["semantic"] == 0.9
+
+    model, samples = tmp_path / "model", tmp_path / "samples"
+    assert curate("train", ds, "--out", model, *TRAIN) == 0
+    assert curate("sample", model, "--prompt", "a rocket", "--seeds", "0-1", "--steps", 2, "--out", samples) == 0
+    assert curate("audit", ds, "--samples", samples, "--no-text-noise") == 0
+    audited = snapshot(samples)
+    capsys.readouterr()
+    assert curate("audit", ds, "--samples", samples, "--no-text-noise") == 0
+    assert "curate audit:" in one_line(capsys) and snapshot(samples) == audited
+    assert curate("audit", ds, "--samples", samples, "--no-text-noise", "--k", 2) == 2
+    assert "(k differ); --overwrite" in one_line(capsys) and snapshot(samples) == audited
+    assert curate("audit", ds, "--samples", samples, "--no-text-noise", "--k", 2, "--overwrite") == 0
+    assert {r["rank"] for r in read_table(Workspace(samples), "audit").to_pylist()} <= {1, 2}

@@ -3,7 +3,9 @@
 `curate audit DATASET --samples DIR`: each sample is embedded with the embedder of the
 dataset's FAISS index, its k nearest training images are found in that index, and each pair
 gets Carlini's tiled pixel L2 (tiles.py) and a verdict (verdict.py). Rows go to
-<out>/manifests/audit (one per sample and neighbour), the page to <out>/report.html.
+<out>/manifests/audit (one per sample and neighbour), the page to <out>/report.html, and the
+inputs they were made from to <out>/manifests/audit/inputs.json: the same audit again does
+nothing; one of other inputs is refused unless `overwrite`.
 """
 
 import logging
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from curate import embedders, index, manifest
+from curate import embedders, index, manifest, reruns
 from curate.audit import nearest, tiles
 from curate.audit.inputs import choose_embedder, read_samples, training_set
 from curate.audit.report import write_report
@@ -21,12 +23,13 @@ from curate.audit.verdict import Thresholds, severity, verdict
 from curate.errors import UserError
 from curate.progress import bar
 from curate.raw import to_rgb
-from curate.workspace import Workspace
+from curate.workspace import Workspace, require_parent
 
 log = logging.getLogger("curate.audit")
 K = 5
 BATCH = 32
 REMOVED = "removed_duplicate"  # `matched` of the second column: what dedupe removed from the training set
+RECORD = "inputs.json"  # in <out>/manifests/audit
 
 
 def _embed(embedder, images: list[Image.Image]) -> np.ndarray:
@@ -64,7 +67,7 @@ def pair_rows(samples, images, sims, neighbours, ids, training, thresholds, matc
 
 def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: int = K,
           thresholds: Thresholds = Thresholds(), text_noise: bool = True, against: str = "training",
-          model_dir=None) -> dict:
+          model_dir=None, overwrite: bool = False) -> dict:
     samples = read_samples(samples_dir)
     name = choose_embedder(ws, embedder)
     faiss_index, ids, _meta = index.load(ws, name)
@@ -85,9 +88,38 @@ def audit(ws: Workspace, samples_dir, out=None, embedder: str | None = None, k: 
                             f"rerun `curate embed {ws.root}`")
         removed = [row_of[i] for i in nearest.removed_duplicates(ws, trained.ids) if i in row_of]
         matched, against_text = "training", trained.describe()
-    out_ws = Workspace(Path(out or samples_dir).resolve())
+    out_ws = Workspace(require_parent(out) if out else Path(samples_dir).resolve())
     params = {"dataset": str(ws.root), "samples": str(samples_dir), "embedder": name, "k": k, **asdict(thresholds),
               "against": against_text}
+    inputs = _inputs(ws, name, samples, params, text_noise, trained)
+    record = out_ws.table_dir("audit") / RECORD
+    recorded = reruns.read_record(record)
+    report = out_ws.root / "report.html"
+    if recorded is not None and not overwrite and out_ws.partition("audit", "audit").exists() and report.is_file():
+        if recorded["inputs"] == inputs:
+            reruns.nothing_to_do("audit", f"{out_ws.root} holds the audit of these {len(samples)} samples")
+            return recorded["result"] | {"up_to_date": True}
+        changed = ", ".join(reruns.differences(recorded["inputs"], inputs))
+        raise UserError(f"{out_ws.root} holds an audit of other inputs ({changed} differ); --overwrite to audit "
+                        "again, or another --out")
+    result = _audit(ws, out_ws, samples, name, faiss_index, ids, model, k, thresholds, text_noise,
+                    searched, removed, matched, against_text, params)
+    reruns.write_record(record, inputs, result)
+    return result
+
+
+def _inputs(ws: Workspace, name: str, samples, params: dict, text_noise: bool, trained) -> dict:
+    """What an audit's rows are a function of: the samples' images, the index searched and the
+    dataset's duplicates, the model's training set, the settings."""
+    return {**params, "text_noise": text_noise, "samples_digest": reruns.files_digest([s.path for s in samples]),
+            "sample_ids": sorted(s.sample_id for s in samples),
+            "index_digest": reruns.files_digest(index.paths(ws, name)),
+            "duplicates_digest": reruns.files_digest(ws.partitions("duplicates")),
+            "training_set": trained.fingerprint if trained else None}
+
+
+def _audit(ws: Workspace, out_ws: Workspace, samples, name, faiss_index, ids, model, k, thresholds,
+           text_noise, searched, removed, matched, against_text, params) -> dict:
     with manifest.run(out_ws, "audit", params) as run:
         images = []
         for s in samples:

@@ -3,8 +3,10 @@
 The tiers (tiers.py) give pair edges: the hash tiers in the driver, the semantic tier as
 executor tasks over cells of the vectors (cells.py), whose work files live in
 index/dedupe-<digest>/ until the run ends. Union-find over the edges turns them into clusters,
-and the keep policy picks one member per cluster. The result is one partition, rewritten by
-each run.
+and the keep policy picks one member per cluster. The result is one partition, with the inputs
+it was made from beside it (inputs.json): a rerun on the same images with the same settings
+does nothing; other settings are refused unless `overwrite`; new images are deduped again with
+the recorded settings (the table must cover every image).
 """
 
 import functools
@@ -20,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate import embedders, index, manifest
+from curate import embedders, index, manifest, reruns
 from curate.dedupe import cells, pixels
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import TIERS, Thresholds, hash_edges, join, verify_semantic
@@ -35,6 +37,9 @@ log = logging.getLogger("curate.dedupe")
 KEEP_POLICIES = ("largest", "earliest")
 MODES = ("auto", "exact", "kmeans")
 PARTITION = "dataset"
+RECORD = "inputs.json"  # in manifests/duplicates: the settings and images the partition was made from
+FLAGS = {"semantic": "--threshold", "aligned": "--threshold", "candidate": "--candidate-threshold",
+         "phash_radius": "--perceptual-bits", "dhash_radius": "--dhash-bits", "pixel_region": "--pixel-region"}
 
 
 @dataclass
@@ -202,12 +207,32 @@ def _similarity(layout: Layout, k: int, shard: str) -> np.ndarray:
     return np.einsum("nd,nd->n", own, keeper)
 
 
-def _work_folder(ws: Workspace, stored: Stored, params: dict) -> Path:
-    """One folder per dataset state and settings: a rerun after a kill resumes in it."""
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+def _images_digest(stored: Stored) -> str:
+    digest = hashlib.sha256()
     for i, loc in zip(stored.ids, stored.location):
         digest.update(f"{i}\t{loc[0]}\n".encode())
-    return ws.index / f"dedupe-{digest.hexdigest()[:16]}"
+    return digest.hexdigest()
+
+
+def _work_folder(ws: Workspace, inputs: dict) -> Path:
+    """One folder per dataset state and settings: a rerun after a kill resumes in it."""
+    return ws.index / f"dedupe-{hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]}"
+
+
+def _up_to_date(ws: Workspace, inputs: dict, overwrite: bool) -> dict | None:
+    """The recorded summary when manifests/duplicates was made from these inputs; None when dedupe
+    must run; a refusal when it was made with other settings (and no `overwrite`)."""
+    recorded = reruns.read_record(ws.table_dir("duplicates") / RECORD)
+    if overwrite or recorded is None or not ws.partition("duplicates", PARTITION).exists():
+        return None
+    if recorded["inputs"] == inputs:
+        return recorded["result"]
+    changed = dict.fromkeys(FLAGS.get(k, f"--{k}") for k in reruns.differences(recorded["inputs"]["settings"],
+                                                                                  inputs["settings"]))
+    if changed:
+        raise UserError(f"manifests/duplicates was made with other settings ({', '.join(changed)} differ); "
+                        "--overwrite to dedupe again with these")
+    return None  # new or removed images: dedupe them with the same settings
 
 
 def choose_keep(labels: np.ndarray, stored: Stored, policy: str) -> np.ndarray:
@@ -224,7 +249,7 @@ def choose_keep(labels: np.ndarray, stored: Stored, policy: str) -> np.ndarray:
 
 
 def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresholds = Thresholds(),
-           keep: str = "largest", mode: str = "auto", executor=None) -> dict:
+           keep: str = "largest", mode: str = "auto", executor=None, overwrite: bool = False) -> dict:
     """The hash tiers run in this process on the fingerprints; the semantic tier runs as tasks on
     `executor` (default: this process), so no process reads every vector (cells.py)."""
     if keep not in KEEP_POLICIES:
@@ -232,13 +257,27 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
     if mode not in MODES:
         raise UserError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
     params = {"embedder": embedder, "keep": keep, "mode": mode, **thresholds.__dict__}
-    with ws.lock(), manifest.run(ws, "dedupe", params) as run, executor or LocalExecutor(1) as ex:
+    with ws.lock():
         stored = stored_images(ws)
         if not stored.ids:
             raise UserError(f"{ws.root} has no stored images to dedupe; run curate ingest first")
+        inputs = {"settings": params, "images": _images_digest(stored)}
+        recorded = _up_to_date(ws, inputs, overwrite)
+        if recorded is not None:
+            reruns.nothing_to_do("dedupe", f"manifests/duplicates covers these {len(stored.ids)} images "
+                                           "with these settings")
+            return recorded | {"up_to_date": True}
+        result = _dedupe(ws, stored, embedder, thresholds, keep, mode, executor, params, inputs)
+        reruns.write_record(ws.table_dir("duplicates") / RECORD, inputs, result)
+        return result
+
+
+def _dedupe(ws: Workspace, stored: Stored, embedder: str, thresholds: Thresholds, keep: str, mode: str, executor,
+            params: dict, inputs: dict) -> dict:
+    with manifest.run(ws, "dedupe", params) as run, executor or LocalExecutor(1) as ex:
         pixel, phash, dhash = _hashes(ws, embedder, stored)
         n = len(stored.ids)
-        work = _work_folder(ws, stored, params)
+        work = _work_folder(ws, inputs)
         layout = _layout(ws, stored, work)
         thumbs = _loader(ws, lambda idx: [stored.location[i] for i in idx], pixels.thumbnail, "pixel check")
         exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbs)

@@ -12,8 +12,9 @@ brightness, contrast and greyscale do not count); aligned as they are, mirrored,
 crop of the other (found by template matching) or the same 80% crop of both (the grid of
 verify.py, which drops a caption strip); a pixel disagrees when it lies more than TOLERANCE
 outside the range of the other image's 5x5 neighbourhood (a shift of up to 2 pixels is no
-disagreement). The pair agrees when, at its best alignment, the largest connected region of
-disagreement is at most `max_region` pixels.
+disagreement). The pair agrees when, at some alignment, the largest connected region of
+disagreement is at most `max_region` pixels, in grey and in colour (colour.py: ranks ignore
+colour, so recolourings such as an emoji's skin tones would pass as copies).
 """
 
 import cv2
@@ -21,6 +22,7 @@ import numpy as np
 from PIL import Image
 from scipy.stats import rankdata
 
+from curate.dedupe import colour
 from curate.dedupe.verify import KEEP, POSITIONS
 
 SIZE = 64
@@ -29,7 +31,10 @@ NEIGHBOURHOOD = np.ones((5, 5), np.uint8)
 
 
 def thumbnail(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.convert("L").resize((SIZE, SIZE), Image.Resampling.BOX), np.float32)
+    """SIZE x SIZE x 4 float32: grey, then red, green, blue."""
+    grey = image.convert("L").resize((SIZE, SIZE), Image.Resampling.BOX)
+    rgb = image.convert("RGB").resize((SIZE, SIZE), Image.Resampling.BOX)
+    return np.dstack([np.asarray(grey, np.float32), np.asarray(rgb, np.float32)])
 
 
 def _ranks(pixels: np.ndarray) -> np.ndarray:
@@ -56,7 +61,8 @@ def _alignments(a: np.ndarray, b: np.ndarray):
         yield a, b
         for big, small in ((a, b), (b, a)):  # one image an 80% crop of the other
             small = cv2.resize(small, (k, k), interpolation=cv2.INTER_AREA)
-            y, x = np.unravel_index(cv2.matchTemplate(big, small, cv2.TM_CCOEFF_NORMED).argmax(), (SIZE - k + 1,) * 2)
+            match = cv2.matchTemplate(np.ascontiguousarray(big[..., 0]), np.ascontiguousarray(small[..., 0]), cv2.TM_CCOEFF_NORMED)
+            y, x = np.unravel_index(match.argmax(), (SIZE - k + 1,) * 2)
             yield big[y:y + k, x:x + k], small
         for y in offsets:  # the same crop of both
             for x in offsets:
@@ -64,5 +70,7 @@ def _alignments(a: np.ndarray, b: np.ndarray):
 
 
 def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
-    """Whether some alignment of two thumbnails leaves no region of disagreement over `max_region` pixels."""
-    return any(_largest_region(x, y) <= max_region for x, y in _alignments(a, b))
+    """Whether some alignment of two thumbnails leaves no region of disagreement over `max_region`
+    pixels, in grey or in colour."""
+    return any(_largest_region(x[..., 0], y[..., 0]) <= max_region and colour.agree(x[..., 1:], y[..., 1:], max_region)
+               for x, y in _alignments(a, b))

@@ -1,0 +1,61 @@
+"""Colour check of an aligned pair: the pixel check's grey ranks ignore colour by design, so the
+five skin tones of one emoji (and any recolouring) would pass it as copies.
+
+What differs between two tones of one emoji, at the pixel level: the skin region's colour, by
+as much as a global brightness change (Twemoji's medium-light and medium tones are 1.19x apart,
+medium-dark and dark 1.43x) and a little in hue (4-7 in Cb/Cr). What a copy's brightness change
+does that a recolouring does not: it multiplies every channel of every pixel by one gain, and
+clips at white. So the check predicts one image from the other with one gain (1 to MAX_GAIN,
+either way round, white clipped in both counted as agreeing), averages the error over flat
+pixels (JPEG's chroma ringing at edges and resampling at edges are not colour changes), and
+calls a pixel different when that local mean error exceeds TOL_Y in luma or TOL_C in chroma.
+As in the grey check, the pair agrees when the largest region of difference is at most
+`max_region` pixels.
+
+An image without colour (a greyscale copy, a black-and-white drawing) has nothing to compare:
+the check passes it, so a greyscale copy of a colour image stays a duplicate.
+Calibrated on the labelled near-duplicate set and the bundled emoji (README 'Dedupe').
+"""
+
+import cv2
+import numpy as np
+
+YCBCR = np.array([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]], np.float32)
+MAX_GAIN = 1.3     # brightness changes a copy may have (the labelled set's brightness x1.3)
+GAINS = np.linspace(1.0, MAX_GAIN, 7)
+TOL_Y, TOL_C = 6.0, 7.0  # mean error over flat pixels, 0-255 units of luma and of chroma (Cb, Cr)
+SIGMA = 3.0        # pixels: the neighbourhood the error is averaged over
+FLAT = 24          # a pixel is flat when its 7x7 neighbourhood spans less than this in every channel
+FLAT_WINDOW = np.ones((7, 7), np.uint8)
+COVER = 0.2        # share of flat pixels near a pixel for its mean error to count
+ACHROMATIC = 6.0   # 99th percentile chroma under which an image has no colour
+CLIP = 250         # channel values at or above this count as clipped white
+
+
+def _flat(rgb: np.ndarray) -> np.ndarray:
+    span = [cv2.dilate(rgb[..., c], FLAT_WINDOW) - cv2.erode(rgb[..., c], FLAT_WINDOW) for c in range(3)]
+    return np.max(span, axis=0) < FLAT
+
+
+def _has_colour(rgb: np.ndarray) -> bool:
+    return float(np.percentile(np.hypot(*(rgb.reshape(-1, 3) @ YCBCR[1:].T).T), 99)) > ACHROMATIC
+
+
+def _largest_difference(a: np.ndarray, b: np.ndarray, gain: float, flat: np.ndarray, weight: np.ndarray) -> int:
+    """Largest region where b differs from a made `gain` times brighter."""
+    predicted = np.clip(a * gain, 0, 255)
+    error = np.where((predicted >= CLIP) & (b >= CLIP), 0, predicted - b) @ YCBCR.T
+    mean = np.stack([cv2.GaussianBlur(error[..., c] * flat, (0, 0), SIGMA) for c in range(3)], -1) / weight[..., None]
+    different = ((np.abs(mean[..., 0]) > TOL_Y) | (np.hypot(mean[..., 1], mean[..., 2]) > TOL_C)) & (weight > COVER)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(different.astype(np.uint8), connectivity=8)
+    return int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+
+
+def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
+    """Whether two aligned RGB thumbnails (float32, 0-255) have the same colours, up to one brightness gain."""
+    if not (_has_colour(a) and _has_colour(b)):
+        return True
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    flat = (_flat(a) & _flat(b)).astype(np.float32)
+    weight = cv2.GaussianBlur(flat, (0, 0), SIGMA) + 1e-6
+    return any(_largest_difference(x, y, gain, flat, weight) <= max_region for x, y in ((a, b), (b, a)) for gain in GAINS)
