@@ -60,7 +60,7 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
     sides of a boundary, each kept once; cells found through coarse cells alike."""
     monkeypatch.setattr(cells, "GROUP_ROWS", 700)
     if two_level:
-        for name, value in [("TWO_LEVEL_ROWS", 1_000), ("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
+        for name, value in [("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
             monkeypatch.setattr(semantic, name, value)
     monkeypatch.setattr(semantic._kmeans, "__defaults__", (margin,))
     reference = semantic_pairs(source.vectors, THRESHOLD, mode)
