@@ -9,8 +9,11 @@ threshold. Recall is the share of planted pairs found.
 """
 
 import concurrent.futures
+import json
 import multiprocessing
+import os
 import resource
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -171,4 +174,13 @@ def _in_child(*args):
 
 
 def bench(sizes=(100_000, 1_000_000), dim=1280, threshold=0.9, scheduler="local:2") -> list[dict]:
-    return [_in_child(n, dim, threshold, scheduler) for n in sizes]
+    """Each size's row is also printed to stderr as it finishes (10M runs for a long while); the
+    1-minute load averages before and after say how much of the machine was the bench's."""
+    rows = []
+    for n in sizes:
+        before = os.getloadavg()[0]
+        row = _in_child(n, dim, threshold, scheduler)
+        row["load"] = (round(before, 1), round(os.getloadavg()[0], 1))
+        print(json.dumps({k: v for k, v in row.items()}, default=str), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
