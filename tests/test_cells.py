@@ -1,5 +1,6 @@
 """The semantic search as tasks (cells.py): the pairs of semantic_pairs, on any executor, resumed per task."""
 
+import functools
 import json
 import multiprocessing
 import os
@@ -9,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from curate.dedupe import Verifier, cells, labelled, semantic
+from curate.dedupe import Verifier, bands, cells, labelled, semantic
 from curate.dedupe.bench_semantic import synthetic
 from curate.dedupe.semantic import clusters, semantic_pairs
 from curate.dedupe.tiers import Thresholds, find_edges, hash_edges, join
@@ -137,7 +138,7 @@ def test_a_killed_run_resumes_per_task(source, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     """The labelled near-duplicate set: the in-memory tiers (find_edges) and the task path
-    (hash tiers, cells.pairs with the Verifier) join the same pairs, in exact and k-means mode."""
+    (hash band tasks, cells.pairs with the Verifier) join the same pairs, in exact and k-means mode."""
     data = labelled.build()
     feats = labelled.features(data)
     thresholds = Thresholds()
@@ -146,7 +147,9 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     n = len(data)
     for mode in ("exact", "kmeans"):
         reference = find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, crops, thumbs, mode)
-        exact, perceptual, refused = hash_edges(feats.pixel, feats.phash, feats.dhash, thresholds, thumbs)
+        exact, perceptual, refused = hash_edges(feats.pixel, feats.phash, feats.dhash, thresholds, thumbs,
+                                                functools.partial(bands.perceptual_pairs, executor=LocalExecutor(2),
+                                                                  work=tmp_path))
         np.save(tmp_path / f"{mode}-joined.npy", np.unique(np.concatenate([exact[0] * n + exact[1],
                                                                             perceptual[0] * n + perceptual[1]])))
         verifier = Verifier(str(tmp_path / f"{mode}-joined.npy"), n, thresholds, crops, thumbs)

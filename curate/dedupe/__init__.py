@@ -1,7 +1,7 @@
 """`curate dedupe`: exact, perceptual and semantic duplicates -> manifests/duplicates.
 
-The tiers (tiers.py) give pair edges: the hash tiers in the driver, the semantic tier as
-executor tasks over cells of the vectors (cells.py), whose work files live in
+The tiers (tiers.py) give pair edges: the perceptual candidates as a task per hash band
+(bands.py), the semantic tier as tasks over cells of the vectors (cells.py), whose work files live in
 index/dedupe-<digest>/ until the run ends. Union-find over the edges turns them into clusters,
 and the keep policy picks one member per cluster. The result is one partition, rewritten by
 each run.
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import embedders, index, manifest
-from curate.dedupe import cells, pixels
+from curate.dedupe import bands, cells, pixels
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import TIERS, Thresholds, hash_edges, join, verify_semantic
 from curate.dedupe.verify import crop_vectors
@@ -241,7 +241,8 @@ def dedupe(ws: Workspace, embedder: str = embedders.DEFAULT, thresholds: Thresho
         work = _work_folder(ws, stored, params)
         layout = _layout(ws, stored, work)
         thumbs = _loader(ws, lambda idx: [stored.location[i] for i in idx], pixels.thumbnail, "pixel check")
-        exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbs)
+        exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbs,
+                                                functools.partial(bands.perceptual_pairs, executor=ex, work=work))
         joined = np.unique(np.concatenate([exact[0] * n + exact[1], perceptual[0] * n + perceptual[1]]))
         np.save(work / "joined.npy", joined)
         verifier = Verifier(str(work / "joined.npy"), n, thresholds,
