@@ -61,7 +61,11 @@ def read_vectors(ws: Workspace, embedder: str, shards) -> tuple[list[str], np.nd
     parts = embedded_shards(ws, embedder)
     ids, blocks = [], []
     for shard in sorted(shards):
-        table = manifest.read_partition(parts[shard], columns=["id", "vector"])
+        table = manifest.read_partition(parts[shard], columns=["id", "embedder", "vector"])
+        others = set(table.column("embedder").unique().to_pylist()) - {embedder}
+        if others:  # a partition copied or renamed from another embedder's: its vectors do not compare
+            raise UserError(f"{parts[shard]} holds vectors of {', '.join(sorted(map(str, others)))}, not {embedder}; "
+                            f"delete it and run `curate embed {ws.root} --embedder {embedder}`")
         if table.num_rows:
             ids.extend(table.column("id").to_pylist())
             flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -163,3 +164,27 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
         assert params["refused_by_pixels"] + refused == reference.params["refused_by_pixels"]
         assert (clusters(n, edges.i, edges.j) == clusters(n, reference.i, reference.j)).all()
         print(mode, json.dumps({k: v for k, v in params.items() if k != "tasks"}))
+
+
+def test_vectors_of_two_embedders_are_refused_in_one_line(tmp_path, capsys):
+    """A partition named for one embedder that holds another's vectors (copied or renamed by
+    hand) is refused by dedupe and by the index, before any task runs."""
+    import shutil
+
+    from tests.helpers import curate, ingest_corpus
+
+    ds = ingest_corpus(tmp_path / "ds", ["sk_coffee.jpg", "sk_astronaut.jpg", "cv_baboon.jpg", "sk_rocket.jpg",
+                                         "cv_fruits.jpg"])
+    assert curate("embed", ds) == 0
+    parts = sorted((ds / "manifests" / "embeddings").glob("part-*.parquet"))
+    assert len(parts) == 2
+    table = pq.read_table(parts[1])
+    lite1 = table.set_column(table.schema.get_field_index("embedder"), "embedder",
+                             pa.array(["efficientnet-lite1"] * table.num_rows))
+    pq.write_table(lite1, parts[1])
+    shutil.rmtree(ds / "index")
+    capsys.readouterr()
+    for args in (["dedupe", ds], ["embed", ds]):
+        assert curate(*args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "holds vectors of efficientnet-lite1, not efficientnet-lite0" in err[0], err
