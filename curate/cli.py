@@ -90,7 +90,8 @@ def cmd_embed(args) -> None:
     from curate.workspace import Workspace
 
     workers = args.processes_count or 1  # one process: the model already uses every core
-    summary = embed(Workspace.open(args.dataset), args.embedder, make_executor(args.scheduler, workers), workers)
+    summary = embed(Workspace.open(args.dataset), args.embedder, make_executor(args.scheduler, workers), workers,
+                    args.index)
     print(json.dumps({k: v for k, v in summary.items() if k != "index"} | {"index_images": summary["index"].get("count")}))
 
 
@@ -313,6 +314,10 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER,
                    help="efficientnet-lite0 (default, bundled weights), efficientnet-lite1/2, "
                         "open_clip:ARCH:PRETRAINED (hub tag, weights file or local-dir:DIR), hf:LOCAL_DIR")
+    p.add_argument("--index", choices=("auto", "flat", "ivf", "ivf-sq4"), default="auto",
+                   help="the FAISS index: flat (exact, in memory), ivf (8-bit codes) or ivf-sq4 (4-bit codes), "
+                        "both with their lists on disk and built as tasks; auto: flat up to 100k images, then "
+                        "ivf, and an index already built keeps its kind")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_embed)
 

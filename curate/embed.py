@@ -91,7 +91,7 @@ def embed_shard(root: str, embedder_name: str, threads: int, shard: str) -> int:
     return len(ids)
 
 
-def embed(ws: Workspace, embedder_name: str, executor, workers: int) -> dict:
+def embed(ws: Workspace, embedder_name: str, executor, workers: int, index_kind: str = "auto") -> dict:
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     embedders.cached(embedder_name, threads)  # fail fast on a bad name or missing weights, before any task
     with ws.lock(), manifest.run(ws, "embed", {"embedder": embedder_name}) as run:
@@ -101,11 +101,12 @@ def embed(ws: Workspace, embedder_name: str, executor, workers: int) -> dict:
             log.info("skipping %d shards already embedded with %s", len(shards) - len(todo), embedder_name)
         task = functools.partial(embed_shard, str(ws.root), embedder_name, threads)
         vectors = 0
-        with executor as ex, bar(total=len(todo), desc=f"embed {embedder_name}", unit="shard") as progress:
-            for _shard, count in ex.map(task, todo):
-                vectors += count
-                progress.update()
-        meta = index.update(ws, embedder_name)
+        with executor as ex:
+            with bar(total=len(todo), desc=f"embed {embedder_name}", unit="shard") as progress:
+                for _shard, count in ex.map(task, todo):
+                    vectors += count
+                    progress.update()
+            meta = index.update(ws, embedder_name, ex, index_kind)  # IVF parts are tasks too
         run.add(rows_in=len(shards), rows_out=vectors)
     # vectors_written: rows added to manifests/embeddings (one per distinct image of each shard);
     # the index holds one vector per distinct image of the dataset (byte copies in two shards once)

@@ -2,12 +2,13 @@
 index/<embedder>.ids.parquet (row i of the index is ids[i]; the index settings and the shards
 it holds are in that file's metadata).
 
-Exact inner product (IndexFlatIP) up to FLAT_MAX vectors; past that an IVF index with 8-bit
-scalar quantisation (a quarter of the memory, recall ~0.99 at the recorded nprobe). Updates
-add only the vectors of shards not yet in the index; a flat index that outgrows FLAT_MAX is
-rebuilt once as IVF.
+Exact inner product (IndexFlatIP) up to FLAT_MAX vectors, built in this process; past that (or
+with kind `ivf` / `ivf-sq4`) an IVF index built as tasks with its lists on disk, read memory-mapped
+(index_ondisk.py). Updates add only the vectors of shards not yet in the index; a flat index
+that outgrows FLAT_MAX is rebuilt once as IVF, and asking for another kind rebuilds it.
 """
 
+import functools
 import json
 import logging
 import os
@@ -17,11 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate import embedders, manifest
+from curate import embedders, index_ondisk, manifest
 from curate.errors import UserError
+from curate.executors import LocalExecutor
 from curate.workspace import Workspace
 
 FLAT_MAX = 100_000
+KINDS = ("auto", "flat", *index_ondisk.CODECS)
 log = logging.getLogger("curate.index")
 
 
@@ -58,7 +61,11 @@ def read_vectors(ws: Workspace, embedder: str, shards) -> tuple[list[str], np.nd
     parts = embedded_shards(ws, embedder)
     ids, blocks = [], []
     for shard in sorted(shards):
-        table = manifest.read_partition(parts[shard], columns=["id", "vector"])
+        table = manifest.read_partition(parts[shard], columns=["id", "embedder", "vector"])
+        others = set(table.column("embedder").unique().to_pylist()) - {embedder}
+        if others:  # a partition copied or renamed from another embedder's: its vectors do not compare
+            raise UserError(f"{parts[shard]} holds vectors of {', '.join(sorted(map(str, others)))}, not {embedder}; "
+                            f"delete it and run `curate embed {ws.root} --embedder {embedder}`")
         if table.num_rows:
             ids.extend(table.column("id").to_pylist())
             flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
@@ -76,28 +83,17 @@ def _first_of_each(ids: list[str], vectors: np.ndarray, seen: set) -> tuple[list
     return [ids[i] for i in keep], vectors[keep]
 
 
-def _new_index(vectors: np.ndarray):
-    n, dim = vectors.shape
-    if n <= FLAT_MAX:
-        return faiss.IndexFlatIP(dim), {"type": "IndexFlatIP"}
-    nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants >= 39 training points per list
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
-    sample = vectors[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
-    index.train(sample)
-    index.nprobe = 16
-    return index, {"type": "IndexIVFScalarQuantizer", "nlist": nlist, "nprobe": 16, "quantizer": "QT_8bit"}
-
-
-def _save(ws: Workspace, embedder: str, index, ids: list[str], meta: dict) -> None:
-    faiss_path, ids_path = paths(ws, embedder)
+def _save(ws: Workspace, embedder: str, index) -> None:
+    faiss_path, _ = paths(ws, embedder)
     faiss_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = faiss_path.with_name(f".{faiss_path.name}.tmp-{os.getpid()}")
     faiss.write_index(index, str(tmp))
-    table = pa.table({"id": pa.array(ids, pa.string())}).replace_schema_metadata({"curate.index": json.dumps(meta)})
     os.replace(tmp, faiss_path)
-    manifest.write_atomic(table, ids_path)
+
+
+def _write_ids(ws: Workspace, embedder: str, ids: list[str], meta: dict) -> None:
+    table = pa.table({"id": pa.array(ids, pa.string())}).replace_schema_metadata({"curate.index": json.dumps(meta)})
+    manifest.write_atomic(table, paths(ws, embedder)[1])
 
 
 def load(ws: Workspace, embedder: str):
@@ -116,7 +112,7 @@ def load(ws: Workspace, embedder: str):
     if built_with != embedder:
         raise UserError(f"index {faiss_path.name} was built with {built_with}, not {embedder}")
     try:
-        index = faiss.read_index(str(faiss_path))
+        index = index_ondisk.read_index(faiss_path) if meta.get("ondisk") else faiss.read_index(str(faiss_path))
     except RuntimeError as err:  # faiss reports a short or garbled file this way
         raise damaged(ws, faiss_path, str(err).strip().splitlines()[0] if str(err).strip() else "unreadable",
                       embedder) from None
@@ -127,26 +123,82 @@ def load(ws: Workspace, embedder: str):
     return index, table.column("id").to_pylist(), meta
 
 
-def update(ws: Workspace, embedder: str) -> dict:
-    """Add the vectors of shards not yet indexed (rebuilding only a flat index that outgrew FLAT_MAX)."""
+def _shard_vectors(root: str, embedder: str, shard: str) -> np.ndarray:
+    return read_vectors(Workspace(root), embedder, [shard])[1]
+
+
+def _positions(ws: Workspace, embedder: str, shards: list[str], ids: list[str]):
+    """Each shard's rows that are new ids, and the index positions they get after `ids` (which
+    grows): {shard: (local rows, positions)}. Reads the id columns only."""
+    parts, seen, rows = embedded_shards(ws, embedder), set(ids), {}
+    for shard in sorted(shards):
+        local = []
+        for r, i in enumerate(manifest.read_partition(parts[shard], ["id"]).column("id").to_pylist()):
+            if i not in seen:
+                seen.add(i)
+                ids.append(i)
+                local.append(r)
+        rows[shard] = (local, list(range(len(ids) - len(local), len(ids))))
+    return rows
+
+
+def _train_sample(ws: Workspace, embedder: str, rows: dict) -> np.ndarray:
+    """At most index_ondisk.TRAIN_ROWS vectors, an even share of each shard, read one shard at a time."""
+    total = sum(len(local) for local, _ in rows.values())
+    share = min(1.0, index_ondisk.TRAIN_ROWS / max(1, total))
+    rng, blocks = np.random.default_rng(0), []
+    for shard, (local, _) in sorted(rows.items()):
+        if local:
+            pick = np.sort(rng.choice(local, max(1, round(share * len(local))), replace=False))
+            blocks.append(_shard_vectors(str(ws.root), embedder, shard)[pick])
+    return np.concatenate(blocks)
+
+
+def _kind_of(meta: dict) -> str | None:
+    return meta.get("kind") or ("flat" if meta.get("type") == "IndexFlatIP" else None)
+
+
+def update(ws: Workspace, embedder: str, executor=None, kind: str = "auto") -> dict:
+    """Add the vectors of shards not yet indexed (rebuilding only a flat index that outgrew
+    FLAT_MAX, or an index of another kind than `kind` asks for); IVF parts are tasks on `executor`."""
+    if kind not in KINDS:
+        raise UserError(f"--index {kind!r}: choose one of {', '.join(KINDS)}")
     try:
         index, ids, meta = load(ws, embedder)
     except UserError as err:  # none yet, another embedder's, or damaged: built again from the manifests
         if isinstance(err, DamagedIndex):
             log.warning("rebuilding the %s index: %s", embedder, str(err).split(";")[0])
         index, ids, meta = None, [], {"shards": []}
-    todo = sorted(set(embedded_shards(ws, embedder)) - set(meta["shards"]))
-    if not todo:
+    shards = sorted(embedded_shards(ws, embedder))
+    todo = sorted(set(shards) - set(meta["shards"]))
+    old = _kind_of(meta)
+    if not todo and index is not None and kind in ("auto", old):
         return meta
-    new_ids, vectors = _first_of_each(*read_vectors(ws, embedder, todo), set(ids))
-    if index is None or (meta["type"] == "IndexFlatIP" and len(ids) + len(new_ids) > FLAT_MAX):
-        ids, vectors = _first_of_each(*read_vectors(ws, embedder, meta["shards"] + todo), set())
-        index, settings = _new_index(vectors)
+    grown = list(ids)
+    rows = _positions(ws, embedder, todo, grown)
+    want = kind if kind != "auto" else old if old in index_ondisk.CODECS else "flat" if len(grown) <= FLAT_MAX else "ivf"
+    if index is None or want != old:
+        ids, grown = [], []
+        rows = _positions(ws, embedder, shards, grown)
+    if want == "flat":
+        new_ids, vectors = _first_of_each(*read_vectors(ws, embedder, sorted(rows)), set(ids))
+        if not ids:
+            index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        settings = {"type": "IndexFlatIP"}
+        _save(ws, embedder, index)
     else:
-        ids = ids + new_ids
-        settings = {k: meta[k] for k in meta if k not in ("embedder", "dim", "count", "shards")}
-    index.add(vectors)
-    meta = {"embedder": embedder, "dim": int(index.d), **settings, "count": len(ids),
-            "shards": sorted(meta["shards"] + todo)}
-    _save(ws, embedder, index, ids, meta)
+        build = index_ondisk.Build(str(ws.index), embedders.slug(embedder))
+        if not ids:
+            index_ondisk.remove(build)
+            ws.index.mkdir(parents=True, exist_ok=True)
+            index_ondisk.save_trained(build, index_ondisk.train(_train_sample(ws, embedder, rows), len(grown), want))
+        with executor or LocalExecutor(1) as ex:
+            index = index_ondisk.fill(build, functools.partial(_shard_vectors, str(ws.root), embedder), rows, ex)
+        ivf = faiss.extract_index_ivf(index)
+        settings = {"type": type(index).__name__, "ondisk": True, "nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe),
+                    "code_bytes": int(ivf.code_size)}
+    meta = {"embedder": embedder, "dim": int(index.d), "kind": want, **settings, "count": len(grown),
+            "shards": shards}
+    _write_ids(ws, embedder, grown, meta)
     return meta

@@ -1,15 +1,17 @@
 """The semantic search as tasks (cells.py): the pairs of semantic_pairs, on any executor, resumed per task."""
 
+import functools
 import json
 import multiprocessing
 import os
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.dedupe import Verifier, cells, labelled, semantic
+from curate.dedupe import Verifier, bands, cells, labelled, semantic
 from curate.dedupe.bench_semantic import synthetic
 from curate.dedupe.semantic import clusters, semantic_pairs
 from curate.dedupe.tiers import Thresholds, find_edges, hash_edges, join
@@ -60,7 +62,7 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
     sides of a boundary, each kept once; cells found through coarse cells alike."""
     monkeypatch.setattr(cells, "GROUP_ROWS", 700)
     if two_level:
-        for name, value in [("TWO_LEVEL_ROWS", 1_000), ("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
+        for name, value in [("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
             monkeypatch.setattr(semantic, name, value)
     monkeypatch.setattr(semantic._kmeans, "__defaults__", (margin,))
     reference = semantic_pairs(source.vectors, THRESHOLD, mode)
@@ -137,7 +139,7 @@ def test_a_killed_run_resumes_per_task(source, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     """The labelled near-duplicate set: the in-memory tiers (find_edges) and the task path
-    (hash tiers, cells.pairs with the Verifier) join the same pairs, in exact and k-means mode."""
+    (hash band tasks, cells.pairs with the Verifier) join the same pairs, in exact and k-means mode."""
     data = labelled.build()
     feats = labelled.features(data)
     thresholds = Thresholds()
@@ -146,7 +148,9 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     n = len(data)
     for mode in ("exact", "kmeans"):
         reference = find_edges(feats.pixel, feats.phash, feats.dhash, feats.vectors, thresholds, crops, thumbs, mode)
-        exact, perceptual, refused = hash_edges(feats.pixel, feats.phash, feats.dhash, thresholds, thumbs)
+        exact, perceptual, refused = hash_edges(feats.pixel, feats.phash, feats.dhash, thresholds, thumbs,
+                                                functools.partial(bands.perceptual_pairs, executor=LocalExecutor(2),
+                                                                  work=tmp_path))
         np.save(tmp_path / f"{mode}-joined.npy", np.unique(np.concatenate([exact[0] * n + exact[1],
                                                                             perceptual[0] * n + perceptual[1]])))
         verifier = Verifier(str(tmp_path / f"{mode}-joined.npy"), n, thresholds, crops, thumbs)
@@ -160,3 +164,27 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
         assert params["refused_by_pixels"] + refused == reference.params["refused_by_pixels"]
         assert (clusters(n, edges.i, edges.j) == clusters(n, reference.i, reference.j)).all()
         print(mode, json.dumps({k: v for k, v in params.items() if k != "tasks"}))
+
+
+def test_vectors_of_two_embedders_are_refused_in_one_line(tmp_path, capsys):
+    """A partition named for one embedder that holds another's vectors (copied or renamed by
+    hand) is refused by dedupe and by the index, before any task runs."""
+    import shutil
+
+    from tests.helpers import curate, ingest_corpus
+
+    ds = ingest_corpus(tmp_path / "ds", ["sk_coffee.jpg", "sk_astronaut.jpg", "cv_baboon.jpg", "sk_rocket.jpg",
+                                         "cv_fruits.jpg"])
+    assert curate("embed", ds) == 0
+    parts = sorted((ds / "manifests" / "embeddings").glob("part-*.parquet"))
+    assert len(parts) == 2
+    table = pq.read_table(parts[1])
+    lite1 = table.set_column(table.schema.get_field_index("embedder"), "embedder",
+                             pa.array(["efficientnet-lite1"] * table.num_rows))
+    pq.write_table(lite1, parts[1])
+    shutil.rmtree(ds / "index")
+    capsys.readouterr()
+    for args in (["dedupe", ds], ["embed", ds]):
+        assert curate(*args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "holds vectors of efficientnet-lite1, not efficientnet-lite0" in err[0], err

@@ -66,8 +66,7 @@ def test_fast_modes_recall(data, exact, mode):
 
 
 def test_two_level_cells_keep_recall(data, exact, monkeypatch):
-    """Past TWO_LEVEL_ROWS cells have a fixed size and are found through coarse cells."""
-    monkeypatch.setattr(semantic, "TWO_LEVEL_ROWS", 1_000)
+    """Past CELL_ROWS**2 rows cells have a fixed size and are found through coarse cells."""
     monkeypatch.setattr(semantic, "CELL_ROWS", 60)
     monkeypatch.setattr(semantic, "FLAT_CELLS", 20)
     res = semantic_pairs(data[0], THRESHOLD, "kmeans")

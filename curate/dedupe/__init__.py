@@ -1,7 +1,7 @@
 """`curate dedupe`: exact, perceptual and semantic duplicates -> manifests/duplicates.
 
-The tiers (tiers.py) give pair edges: the hash tiers in the driver, the semantic tier as
-executor tasks over cells of the vectors (cells.py), whose work files live in
+The tiers (tiers.py) give pair edges: the perceptual candidates as a task per hash band
+(bands.py), the semantic tier as tasks over cells of the vectors (cells.py), whose work files live in
 index/dedupe-<digest>/ until the run ends. Union-find over the edges turns them into clusters,
 and the keep policy picks one member per cluster. The result is one partition, with the inputs
 it was made from beside it (inputs.json): a rerun on the same images with the same settings
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curate import embedders, index, manifest, reruns
-from curate.dedupe import cells, pixels
+from curate.dedupe import bands, cells, pixels
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import TIERS, Thresholds, hash_edges, join, verify_semantic
 from curate.dedupe.verify import crop_vectors
@@ -280,7 +280,8 @@ def _dedupe(ws: Workspace, stored: Stored, embedder: str, thresholds: Thresholds
         work = _work_folder(ws, inputs)
         layout = _layout(ws, stored, work)
         thumbs = _loader(ws, lambda idx: [stored.location[i] for i in idx], pixels.thumbnail, "pixel check")
-        exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbs)
+        exact, perceptual, refused = hash_edges(pixel, phash, dhash, thresholds, thumbs,
+                                                functools.partial(bands.perceptual_pairs, executor=ex, work=work))
         joined = np.unique(np.concatenate([exact[0] * n + exact[1], perceptual[0] * n + perceptual[1]]))
         np.save(work / "joined.npy", joined)
         verifier = Verifier(str(work / "joined.npy"), n, thresholds,

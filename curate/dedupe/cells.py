@@ -88,13 +88,24 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
     return offsets
 
 
-def _cell(files, k: int, c: int, part: int):
-    """(vectors, rows, other) of cell c's members (part 0) or visitors (part 1), from every shard."""
-    lo, hi = part * k + c, part * k + c + 1
-    pieces = [(v[o[lo]:o[hi]], r[o[lo]:o[hi]], t[o[lo]:o[hi]]) for v, r, t, o in files if o[hi] > o[lo]]
+def _group(plan: Plan, shards: list[str], cells: tuple[int, int], part: int):
+    """(vectors, rows, other, order, bounds) of the members (part 0) or visitors (part 1) of
+    cells [c0, c1), read as one contiguous slice of each shard's file (one pass over the disk);
+    cell c0 + n is rows order[bounds[n]:bounds[n + 1]], in shard order."""
+    lo, hi = part * plan.k + cells[0], part * plan.k + cells[1]
+    pieces, cell = [], []
+    for shard in shards:
+        o = _assigned(plan, shard, "offsets")
+        if o[hi] > o[lo]:
+            pieces.append([np.asarray(_assigned(plan, shard, name, "r")[o[lo]:o[hi]]) for name in ("vectors", "rows", "other")])
+            cell.append(np.repeat(np.arange(hi - lo), np.diff(o[lo:hi + 1])))
     if not pieces:
-        return np.zeros((0, files[0][0].shape[1]), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int32)
-    return tuple(np.concatenate(p) for p in zip(*pieces))
+        d = _assigned(plan, shards[0], "vectors", "r").shape[1]
+        return (np.zeros((0, d), np.float16), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
+                np.zeros(hi - lo + 1, np.int64))
+    vectors, rows, other = (np.concatenate(p) for p in zip(*pieces))
+    cell = np.concatenate(cell)
+    return vectors, rows, other, np.argsort(cell, kind="stable"), np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=hi - lo))])
 
 
 def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> dict:
@@ -103,23 +114,24 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> d
     if out.exists():
         return json.loads(pq.read_schema(out).metadata[b"curate.counts"])
     faiss.omp_set_num_threads(plan.threads)
-    files = [(_assigned(plan, s, "vectors", "r"), _assigned(plan, s, "rows"), _assigned(plan, s, "other"),
-              _assigned(plan, s, "offsets")) for s in shards]
+    mv, mr, mo, morder, mb = _group(plan, shards, cells, 0)
+    vv, vr, vo, vorder, vb = _group(plan, shards, cells, 1)
     parts, seen = [], {}
-    for c in range(*cells):
-        mv, mr, mo = _cell(files, plan.k, c, 0)
-        vv, vr, vo = _cell(files, plan.k, c, 1)
-        x, rows, m = np.concatenate([mv, vv]), np.concatenate([mr, vr]), len(mr)
+    for n, c in enumerate(range(*cells)):
+        mine, visiting = morder[mb[n]:mb[n + 1]], vorder[vb[n]:vb[n + 1]]
+        m = len(mine)
+        x = np.concatenate([mv[mine], vv[visiting]]).astype(np.float32)  # one conversion per cell
+        rows, member_other, visitor_cell = np.concatenate([mr[mine], vr[visiting]]), mo[mine], vo[visiting]
 
         def emit(a, b, sim):  # called within this cell's scans only
             parts.append((rows[a], rows[b], sim))
-            for n in [] if verifier is None else np.unique(np.concatenate([a, b])).tolist():
-                seen.setdefault(int(rows[n]), x[n])  # the verifier's vectors
+            for i in [] if verifier is None else np.unique(np.concatenate([a, b])).tolist():
+                seen.setdefault(int(rows[i]), x[i])  # the verifier's vectors
 
         def emit_visits(a, b, sim):
-            # Visitor a (of cell vo) meets member b: cell vo finds the pair too when b visits it.
-            mine = ~((mo[b] == vo[a - m]) & (vo[a - m] < c))
-            emit(a[mine], b[mine], sim[mine])
+            # Visitor a (of cell visitor_cell) meets member b: that cell finds the pair too when b visits it.
+            keep = ~((member_other[b] == visitor_cell[a - m]) & (visitor_cell[a - m] < c))
+            emit(a[keep], b[keep], sim[keep])
 
         members, visitors = np.arange(m), np.arange(m, len(rows))
         semantic.scan(x, members, members, plan.threshold, emit, triangle=True)

@@ -3,9 +3,9 @@
 Three searches, one answer shape. `exact` multiplies blocks of the matrix against itself;
 `kmeans` (SemDeDup-style) splits the set into k-means cells and runs the exact search inside
 each cell, which is what makes millions fit on one machine: both the assignment and the
-in-cell search are dense matrix products, about n**1.5 work with K ~ sqrt(n) cells. Past
-TWO_LEVEL_ROWS the cells keep a fixed size and a row meets only the cells inside its two
-nearest of sqrt(K) coarse cells, so the work grows as n. A duplicate pair straddling a cell
+in-cell search are dense matrix products. Cells are sqrt(n) up to CELL_ROWS**2 rows and keep
+CELL_ROWS rows above, so the in-cell work grows as n; past FLAT_CELLS cells a row meets only
+the cells inside its two nearest of sqrt(K) coarse cells. A duplicate pair straddling a cell
 boundary would be lost, so a vector whose second-nearest centroid is almost as near as its
 nearest also visits that cell. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
@@ -25,16 +25,19 @@ from scipy.sparse.csgraph import connected_components
 
 EXACT_MAX_ROWS = 20_000  # auto: above this, k-means cells beat the n**2 brute force
 BLOCK_FLOATS = 64 << 20  # one similarity block: 64 Mi float32 = 256 MB
+TRIANGLE_ROWS = 256  # a triangle scan's row chunk: a 1,000-row cell computes 62% of its square, not all
 # Visit the 2nd-nearest cell when its centroid is this close to the 1st. Measured on the bench
 # set at 1M, threshold 0.9: margin 0 loses ~200 of 421k pairs (recall 0.9996 on the 100k
 # check), 0.01 loses none; 0.04 leaves room for less tidy real data at ~10% more time.
 VISIT_MARGIN = 0.04
 IVF_NPROBE = 32
 KMEANS_NITER = 20
-TWO_LEVEL_ROWS = 1_000_000  # above, cells of CELL_ROWS found through coarse cells
-CELL_ROWS = 1_000
+# Cells of 250 rows, not 1,000: the in-cell work per row is ~2x the cell size (k-means cells are
+# uneven), so it fell 8x, while finding the cell costs more (sqrt(K) coarse cells). Measured on
+# 400k bench vectors: in-cell dot products per row 1,998 -> 250, assignment ~2x.
+CELL_ROWS = 250
 FLAT_CELLS = 1_000  # more cells than this: two levels
-FINE_POINTS = 32  # training rows per cell with two levels (the driver holds the sample)
+FINE_POINTS = 8  # training rows per cell with two levels (the driver holds the sample: 1.6 GB at 10M)
 COARSE_PROBE = 2
 
 
@@ -75,10 +78,12 @@ def scan(vectors, queries, base, threshold, emit, triangle=False):
     """Thresholded dot products of rows `queries` against rows `base`, a row chunk at a time.
 
     With `triangle` (queries is base) each chunk only meets the base rows from its own start,
-    halving the work; the few pairs seen twice inside a chunk are dropped by `merge`.
+    nearly halving the work; the pairs seen twice inside a chunk are dropped by `merge`.
     """
     xb = f32(vectors, base)
     step = max(1, BLOCK_FLOATS // max(1, len(base)))
+    if triangle:
+        step = min(step, TRIANGLE_ROWS)
     for r0 in range(0, len(queries), step):
         xq = xb[r0:r0 + step] if triangle else f32(vectors, queries[r0:r0 + step])
         c0 = r0 if triangle else 0
@@ -111,9 +116,9 @@ def _train_sample(n, size, seed=0):
 
 
 def cell_count(n: int) -> int:
-    """sqrt(n) cells up to TWO_LEVEL_ROWS; above, cells of about CELL_ROWS, so the in-cell work
-    grows as n, not n**1.5 (found through coarse cells, two_level)."""
-    return max(1, round(math.sqrt(n))) if n <= TWO_LEVEL_ROWS else round(n / CELL_ROWS)
+    """sqrt(n) cells, but cells of no more than about CELL_ROWS rows, so the in-cell work grows as n,
+    not n**1.5 (past FLAT_CELLS found through coarse cells, _two_level)."""
+    return max(1, round(max(math.sqrt(n), n / CELL_ROWS)))
 
 
 def train_sample(n: int, k: int) -> np.ndarray:
@@ -143,7 +148,8 @@ class Centroids:
 def _spherical_kmeans(x: np.ndarray, k: int, points: int) -> np.ndarray:
     if k >= len(x):
         return x.copy()
-    km = faiss.Kmeans(x.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=points)
+    km = faiss.Kmeans(x.shape[1], k, niter=KMEANS_NITER, spherical=True, seed=1234, max_points_per_centroid=points,
+                      min_points_per_centroid=1)  # few points per fine cell by design: no warning each
     km.train(x)
     return km.centroids
 
@@ -200,7 +206,7 @@ def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
         if hi == lo or not len(rows):
             continue
         s = x[rows] @ centroids.fine[lo:hi].T
-        top = np.argsort(-s, axis=1)[:, :2]
+        top = np.argpartition(-s, 1, axis=1)[:, :2] if hi - lo > 2 else np.argsort(-s, axis=1)
         scores = np.take_along_axis(s, top, axis=1)
         if top.shape[1] == 1:
             top, scores = np.pad(top, ((0, 0), (0, 1))), np.pad(scores, ((0, 0), (0, 1)), constant_values=-np.inf)

@@ -65,10 +65,12 @@ def _pixel_check(i: np.ndarray, j: np.ndarray, thumbnails, max_region: int) -> n
     return np.array([pixels.agree(thumbs[a], thumbs[b], max_region) for a, b in zip(i.tolist(), j.tolist())], bool)
 
 
-def hash_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, thresholds: Thresholds, thumbnails):
-    """(exact i, j), (perceptual i, j) and how many perceptual pairs the pixel check refused."""
+def hash_edges(pixel: list[str], phash: np.ndarray, dhash: np.ndarray, thresholds: Thresholds, thumbnails,
+               pairs=perceptual_pairs):
+    """(exact i, j), (perceptual i, j) and how many perceptual pairs the pixel check refused;
+    `pairs(phash, radius)` finds the candidates (dedupe: bands.py's tasks, the same pairs)."""
     ei, ej = _exact_pairs(pixel)
-    pi, pj, _ = perceptual_pairs(phash, thresholds.phash_radius)
+    pi, pj, _ = pairs(phash, thresholds.phash_radius)
     confirmed = hamming(dhash[pi], dhash[pj]) <= thresholds.dhash_radius
     pi, pj = pi[confirmed], pj[confirmed]
     agreed = _pixel_check(pi, pj, thumbnails, thresholds.pixel_region)
