@@ -186,7 +186,7 @@ def test_different_emoji_never_share_a_cluster():
     policy choice)."""
     rows = [r for r in corpus.catalog() if r["kind"] == "emoji"]
     items = [labelled.Item(r["file"], "original", r["group"], _emoji(r["file"][6:-4])) for r in rows]
-    pairs = np.array(sorted(labelled.flagged_pairs(items, labelled.features(items), Thresholds())))
+    pairs = np.array(sorted(labelled.flagged_pairs(items, labelled.features(items), Thresholds())), int).reshape(-1, 2)
     labels = clusters(len(items), pairs[:, 0], pairs[:, 1])
     groups = {}
     for label, row in zip(labels, rows):
