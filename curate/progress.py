@@ -8,6 +8,7 @@ instead, at most one every LOG_INTERVAL seconds per bar, plus the last one.
 import contextlib
 import logging
 import os
+import re
 import sys
 
 from tqdm import tqdm
@@ -16,6 +17,7 @@ QUIET = False
 LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is not a terminal
 LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 # Third-party loggers that speak at INFO about their own machinery (Dask's cluster start-up, for one).
+CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal cursor and erase sequences
 CHATTY = ("distributed", "asyncio", "fsspec", "faiss.loader")
 
 
@@ -75,7 +77,9 @@ class _Lines:
         self.stream = stream
 
     def write(self, text: str) -> None:
-        text = text.replace("\r", "").strip()  # tqdm erases with \r and trailing spaces
+        # tqdm erases with \r and trailing spaces, and moves the cursor up (ESC [A) to redraw
+        # nested bars; a log has no cursor
+        text = CURSOR.sub("", text.replace("\r", "")).strip()
         if text:
             self.stream.write(text + "\n")
 

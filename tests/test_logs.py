@@ -26,6 +26,25 @@ def test_piped_progress_is_a_few_plain_lines():
     assert lines[0].startswith("train: 0/400 step") and lines[-1].startswith("train: 400/400 step"), lines
 
 
+NESTED = """
+from curate import progress
+progress.setup()
+with progress.bar(total=3, desc="outer", unit="shard") as outer:
+    for _ in range(3):
+        with progress.bar(total=50, desc="inner", unit="image", leave=False) as inner:
+            for _ in range(50):
+                inner.update()
+        outer.update()
+"""
+
+
+def test_piped_nested_bars_write_no_cursor_moves():
+    """A bar inside a bar (dedupe's stages) redraws with ESC [A on a terminal; a log gets lines."""
+    err = subprocess.run([sys.executable, "-c", NESTED], capture_output=True, text=True, timeout=60).stderr
+    assert "\x1b" not in err and "\r" not in err, repr(err)
+    assert err.splitlines()[-1].startswith("outer: 3/3 shard"), err
+
+
 @pytest.mark.parametrize("argv", [["-q", "query", "ds", "SELECT 1"], ["query", "ds", "SELECT 1", "-q"],
                                   ["query", "-q", "ds", "SELECT 1"], ["query", "ds", "SELECT 1", "--quiet"]])
 def test_quiet_before_or_after_the_verb(argv):
