@@ -434,6 +434,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    "checkpoint or a curate model (its own VAE, text encoder and schedule)")
     p.add_argument("--lora", type=int, metavar="RANK", help="train rank-RANK LoRA adapters on --base's UNet "
                    "attention instead of every weight")
+    p.add_argument("--lora-text-encoder", action="store_true", default=None,
+                   help="with --lora: adapters on the CLIP text encoder(s) too (Stable Diffusion and SDXL bases)")
     p.add_argument("--region-weights", metavar="NAME=W,...",
                    help="loss weights inside the captions' boxes: hands, faces, people, text (e.g. hands=3,faces=2)")
     rerun = p.add_mutually_exclusive_group()

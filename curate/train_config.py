@@ -27,6 +27,7 @@ class TrainConfig:
     data_workers: int = 1
     base: str | None = None            # a pretrained diffusers folder to start from (curate_model.base)
     lora: int | None = None            # train rank-N adapters only (curate_model.lora), not every UNet weight
+    lora_text_encoder: bool = False    # with --lora: adapters on the CLIP text encoder(s) too
     region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (curate_model.regions)
 
     def resolved(self) -> "TrainConfig":
@@ -39,6 +40,8 @@ class TrainConfig:
         lora.check_rank(self.lora)
         if self.lora and not self.base:
             raise UserError("--lora adapts a trained model: give it --base MODEL_DIR (a curate or diffusers folder)")
+        if self.lora_text_encoder and not self.lora:
+            raise UserError("--lora-text-encoder trains text encoder adapters beside the UNet's: give it --lora RANK")
         regions.parse(self.region_weights)
         # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
         learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5

@@ -42,20 +42,19 @@ WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loade
 
 
 class CaptionCache:
-    """Token states per caption: the text encoder is frozen and captions repeat every epoch.
-    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (curate_model.base)."""
+    """Conditioning per caption: the text encoder is frozen and captions repeat every epoch.
+    `encode`: captions -> {name: batched tensor}, the pipeline's own prompt encoding (curate_model.base)."""
 
     def __init__(self, encode):
         self.encode, self.cache = encode, {}
 
     @torch.no_grad()
-    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def __call__(self, captions: list[str]) -> dict[str, torch.Tensor]:
         for caption in set(captions) - self.cache.keys():
             # One at a time: a batch would make the numbers depend on which captions came
             # together first, and a resumed run would drift from an uninterrupted one.
-            self.cache[caption] = self.encode(caption)
-        states, masks = zip(*(self.cache[c] for c in captions))
-        return torch.stack(states), None if masks[0] is None else torch.stack(masks)
+            self.cache[caption] = {k: v[0] for k, v in self.encode([caption]).items()}
+        return {k: torch.stack([self.cache[c][k] for c in captions]) for k in self.cache[captions[0]]}
 
 
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
@@ -144,9 +143,10 @@ def _usage(out: Path, cfg: TrainConfig) -> str:
         return (f"A rank-{cfg.lora} LoRA (UNet attention) on `{cfg.base}`, not a whole model: "
                 f"`curate sample {cfg.base} --lora {out.name} --prompt ...`, or `pipe.load_lora_weights(\"{out.name}\")` "
                 f"on the base pipeline; `{lora.KOHYA}` is the same LoRA for ComfyUI and A1111.")
-    if cfg.base and base.pipeline_class(cfg.base).__name__ != "CuratePipeline":
+    kind = base.pipeline_class(cfg.base).__name__ if cfg.base else None
+    if kind and kind != "CuratePipeline":
         return (f"Fine-tuned from `{cfg.base}`. Weights are the EMA of the training weights. Load with "
-                f"`diffusers.StableDiffusionPipeline.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
+                f"`diffusers.{kind}.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
     return ("Weights are the EMA of the training weights. The folder carries its pipeline code "
             "(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it: "
             f"`DiffusionPipeline.from_pretrained(\"{out.name}\", trust_remote_code=True)`; or "
@@ -197,12 +197,30 @@ def _fresh_pipeline(cfg: TrainConfig, device: str) -> CuratePipeline:
                           vae=vae).to(device)
 
 
-def _trained_state(unet, cfg: TrainConfig) -> dict:
-    """What a checkpoint keeps of the UNet: all of it, or with --lora only the adapters."""
-    if not cfg.lora:
-        return unet.state_dict()
-    names = {n for n, p in unet.named_parameters() if p.requires_grad}
-    return {k: v for k, v in unet.state_dict().items() if k in names}
+def _trained_parts(pipe) -> dict:
+    """The parts a run trains, by their name in the pipeline: the UNet, and a text encoder that
+    has adapters (--lora-text-encoder)."""
+    return {"unet": pipe.unet} | {name: getattr(pipe, name) for name in base.TEXT_ENCODERS
+                                  if getattr(getattr(pipe, name, None), "peft_config", None)}
+
+
+def _trained_state(parts: dict, cfg: TrainConfig) -> dict:
+    """What a checkpoint keeps: all of the UNet, or with --lora only the adapters (of every part)."""
+    state = {}
+    for name, model in parts.items():
+        trained = {n for n, p in model.named_parameters() if p.requires_grad}
+        state |= {f"{name}.{k}": v for k, v in model.state_dict().items() if not cfg.lora or k in trained}
+    return state
+
+
+def _load_trained_state(parts: dict, state: dict, cfg: TrainConfig) -> None:
+    for name, model in parts.items():
+        own = {k.removeprefix(f"{name}."): v for k, v in state.items() if k.startswith(f"{name}.")}
+        result = model.load_state_dict(own, strict=not cfg.lora)
+        if result.unexpected_keys or not own:
+            raise KeyError(f"weights that are not this run's {name}")
+    if any(k.split(".", 1)[0] not in parts for k in state):
+        raise KeyError("weights of parts this run does not train")
 
 
 RECORD = "training.json"  # in the model folder: the inputs it was trained from, and the run's summary
@@ -271,18 +289,21 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     unet, vae = pipe.unet, pipe.vae
     cfg = dataclasses.replace(cfg, resolution=cfg.resolution or unet.config.sample_size * base.latent_scale(vae))
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # the schedule and prediction type it samples with
+    if cfg.lora_text_encoder and type(pipe).__name__ == "CuratePipeline":
+        raise UserError(f"--lora-text-encoder adapts a CLIP text encoder; {cfg.base} is a curate model (its text "
+                        "encoder stays frozen): drop the option, or adapt a Stable Diffusion (XL) base")
     if cfg.lora:
         torch.manual_seed(cfg.seed)  # the adapters' initial weights
-        lora.add(unet, cfg.lora)
-    trained = [p for p in unet.parameters() if p.requires_grad]
+        lora.add(pipe, cfg.lora, cfg.lora_text_encoder)
+    parts = _trained_parts(pipe)
+    trained = [p for part in parts.values() for p in part.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=1e-2)
     ema = EMAModel(trained, decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
     if resumed:
         try:
-            if unet.load_state_dict(resumed["unet"], strict=not cfg.lora).unexpected_keys:
-                raise KeyError("weights that are not this run's adapters")
+            _load_trained_state(parts, resumed["unet"], cfg)
             optimizer.load_state_dict(resumed["optimizer"])
             ema.load_state_dict(resumed["ema"])
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
@@ -295,12 +316,13 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    encode = CaptionCache(base.encoder(pipe))
+    # a text encoder in training encodes every batch anew, with gradients; a frozen one once per caption
+    encode = base.encoder(pipe) if cfg.lora_text_encoder else CaptionCache(base.encoder(pipe))
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses, maps in loader:
+        for micro_step, pixels, shorts, denses, maps, _, time_ids in loader:
             if step >= cfg.steps:
                 break
             g = micro_generator(cfg.seed, micro_step)
@@ -308,7 +330,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             drop = torch.rand(len(shorts), generator=g)
             captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
                         for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
-            states, mask = encode(captions)
+            cond = encode(captions)
             with torch.no_grad():
                 target = pixels.to(device)
                 if vae is not None:
@@ -317,7 +339,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(captions),), generator=g)
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
             with autocast:
-                pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
+                pred = unet(noisy, timesteps.to(device), **base.unet_inputs(cond, time_ids)).sample
             goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
             weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
             loss = regions.weighted_mse(pred.float(), goal, weight) / cfg.grad_accum
@@ -337,7 +359,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, {"step": step, "unet": _trained_state(unet, cfg), "optimizer": optimizer.state_dict(),
+                _save_checkpoint(out, {"step": step, "unet": _trained_state(parts, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": fingerprint})
     timed = step - timing["first"]
@@ -345,7 +367,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     ema.copy_to(trained)
     unet.eval()
     if cfg.lora:
-        lora.save(out, unet, cfg.base, cfg.lora)
+        lora.save(out, pipe, cfg.base, cfg.lora)
     else:
         pipe.save_pretrained(out)
     _loss_curve(out, losses)

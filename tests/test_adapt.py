@@ -13,7 +13,7 @@ from curate.workspace import Workspace
 from curate_model import lora, regions
 from tests.helpers import curate, ingest_corpus
 from tests.test_model import PICTURES
-from tests.tiny_models import stable_diffusion
+from tests.tiny_models import stable_diffusion, stable_diffusion_xl
 
 needs_peft = pytest.mark.skipif(not __import__("importlib").util.find_spec("peft"),
                                 reason="peft is not installed (pip install -c constraints.txt peft)")
@@ -29,17 +29,22 @@ def sd_base(tmp_path_factory):
     return stable_diffusion(tmp_path_factory.mktemp("sd") / "sd")
 
 
-def _pipe(folder):
-    from diffusers import StableDiffusionPipeline
+@pytest.fixture(scope="module")
+def sdxl_base(tmp_path_factory):
+    return stable_diffusion_xl(tmp_path_factory.mktemp("sdxl") / "sdxl")
 
-    pipe = StableDiffusionPipeline.from_pretrained(folder)
+
+def _pipe(folder, xl=False):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    pipe = (StableDiffusionXLPipeline if xl else StableDiffusionPipeline).from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
 def _draw(pipe, **kwargs) -> np.ndarray:
     return pipe("a cup of coffee", num_inference_steps=3, generator=torch.Generator().manual_seed(0),
-                output_type="np", **kwargs).images
+                output_type="np", height=32, width=32, **kwargs).images
 
 
 def test_fine_tuned_sd_base_loads_with_plain_diffusers(dataset, sd_base, tmp_path):
@@ -52,6 +57,71 @@ def test_fine_tuned_sd_base_loads_with_plain_diffusers(dataset, sd_base, tmp_pat
     before, after = _pipe(sd_base).unet.state_dict(), pipe.unet.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert "StableDiffusionPipeline.from_pretrained" in (out / "README.md").read_text()
+
+
+def test_fine_tuned_sdxl_base_loads_with_plain_diffusers(dataset, sdxl_base, tmp_path):
+    out = tmp_path / "ft"
+    assert curate("train", dataset, "--out", out, "--base", sdxl_base, "--steps", 2, "--batch-size", 4,
+                  "--learning-rate", 1e-3) == 0
+    pipe = _pipe(out, xl=True)  # an ordinary StableDiffusionXLPipeline folder: both encoders, both tokenizers
+    assert type(pipe).__name__ == "StableDiffusionXLPipeline" and pipe.text_encoder_2 is not None
+    assert _draw(pipe).shape == (1, 32, 32, 3)
+    before, after = _pipe(sdxl_base, xl=True).unet.state_dict(), pipe.unet.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert any(k.startswith("add_embedding.") for k in changed)  # the pooled text and size/crop ids were trained on
+    assert "StableDiffusionXLPipeline.from_pretrained" in (out / "README.md").read_text()
+
+
+def test_sdxl_time_ids_are_original_size_crop_and_target():
+    from curate_model.crop import sdxl_time_ids
+
+    # 200x100 covered to 64x32, 16 px cropped off the left: (h, w), (top, left), (h, w)
+    assert sdxl_time_ids((200, 100), (32, 32)) == [100, 200, 0, 16, 32, 32]
+    assert sdxl_time_ids((32, 48), (32, 32)) == [48, 32, 8, 0, 32, 32]
+
+
+@needs_peft
+def test_lora_on_sdxl_base_loads_with_load_lora_weights(dataset, sdxl_base, tmp_path):
+    out = tmp_path / "lora"
+    assert curate("train", dataset, "--out", out, "--base", sdxl_base, "--lora", 4, "--steps", 3, "--batch-size", 4,
+                  "--learning-rate", 1e-2) == 0
+    pipe = _pipe(sdxl_base, xl=True)
+    plain = _draw(pipe)
+    pipe.load_lora_weights(out)
+    adapted = _draw(pipe)
+    assert np.abs(adapted - plain).max() > 1e-3
+    again = _pipe(sdxl_base, xl=True)
+    again.load_lora_weights(out, weight_name=lora.KOHYA)  # the single file reads back as the same adapters
+    assert np.allclose(_draw(again), adapted, atol=1e-5)
+
+
+def _prompt_states(pipe) -> torch.Tensor:
+    with torch.no_grad():
+        return pipe.encode_prompt("a cup of coffee", device="cpu", num_images_per_prompt=1,
+                                  do_classifier_free_guidance=False)[0]
+
+
+@needs_peft
+@pytest.mark.parametrize("xl", [False, True], ids=["sd", "sdxl"])
+def test_text_encoder_lora_loads_and_changes_the_prompt_encoding(dataset, sd_base, sdxl_base, tmp_path, xl):
+    from safetensors.torch import load_file
+
+    folder, out = sdxl_base if xl else sd_base, tmp_path / "lora"
+    assert curate("train", dataset, "--out", out, "--base", folder, "--lora", 2, "--lora-text-encoder", "--steps", 3,
+                  "--batch-size", 4, "--learning-rate", 1e-2) == 0
+    parts = {k.split(".", 1)[0] for k in load_file(out / lora.WEIGHTS)}
+    assert parts == ({"unet", "text_encoder", "text_encoder_2"} if xl else {"unet", "text_encoder"})
+    kohya = {k.split(".", 1)[0].split("_text_model_")[0] for k in load_file(out / lora.KOHYA) if "_text_model_" in k}
+    assert kohya == ({"lora_te1", "lora_te2"} if xl else {"lora_te"})  # kohya's names: one encoder, or SDXL's two
+    pipe = _pipe(folder, xl)
+    plain_states, plain = _prompt_states(pipe), _draw(pipe)
+    pipe.load_lora_weights(out)
+    assert not torch.allclose(_prompt_states(pipe), plain_states, atol=1e-4)  # the text encoder's adapters act
+    adapted = _draw(pipe)
+    assert np.abs(adapted - plain).max() > 1e-3
+    again = _pipe(folder, xl)
+    again.load_lora_weights(out, weight_name=lora.KOHYA)
+    assert np.allclose(_draw(again), adapted, atol=1e-5)
 
 
 @needs_peft
@@ -126,11 +196,12 @@ def test_bad_adaptation_input_is_one_line_exit_2(dataset, sd_base, tmp_path, cap
     vae_pipeline = tmp_path / "other"
     shutil.copytree(sd_base, vae_pipeline)
     (vae_pipeline / "model_index.json").write_text('{"_class_name": "KandinskyPipeline"}')
-    cases = [(["--base", not_diffusers], "is not a diffusers Stable Diffusion checkpoint"),
+    cases = [(["--base", not_diffusers], "is not a diffusers Stable Diffusion (XL) checkpoint"),
              (["--base", vae_pipeline], "a KandinskyPipeline folder"),
              (["--base", sd_base, "--lora", 0], "rank must be a positive integer"),
              (["--base", sd_base, "--lora", -4], "rank must be a positive integer"),
              (["--lora", 4], "give it --base"),
+             (["--base", sd_base, "--lora-text-encoder"], "give it --lora RANK"),
              (["--region-weights", "feet=2"], "unknown region 'feet'"),
              (["--region-weights", "hands=lots"], "expected NAME=NUMBER"),
              (["--region-weights", "hands=0"], "must be above 0")]
@@ -206,7 +277,8 @@ def region_errors(dataset, model_dir, weights="hands=2") -> tuple[float, float]:
     inside, outside = [], []
     g = torch.Generator().manual_seed(0)
     for _ in range(len(data.epoch_batches(samples, 8, 99, 0))):
-        _, pixels, shorts, _, maps = next(stream)
+        batch = next(stream)
+        pixels, shorts, maps = batch.pixels, batch.shorts, batch.maps
         states, mask = pipe.encode_prompt(shorts)
         hand = (maps > 1).expand(-1, 3, -1, -1)
         for t in (100, 300, 500, 700):
