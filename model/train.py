@@ -18,7 +18,6 @@ import dataclasses
 import json
 import logging
 import os
-import pickle
 import shutil
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace
-from curate_model import base, data, lora, regions
+from curate_model import base, checkpoint, data, lora, regions
 from curate_model.pipeline import CuratePipeline
 from curate_model.presets import unet_config
 from curate_model.text import load_text_encoder
@@ -59,64 +58,6 @@ class CaptionCache:
 
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + micro_step)
-
-
-def _checkpoints(out: Path) -> list[Path]:
-    return sorted((out / "checkpoints").glob("step-*.pt"))
-
-
-def _save_checkpoint(out: Path, state: dict) -> None:
-    path = out / "checkpoints" / f"step-{state['step']:07d}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    for old in _checkpoints(out)[:-2]:  # keep the last two
-        old.unlink()
-
-
-CHECKPOINT_PARTS = {"step": int, "unet": dict, "optimizer": dict, "ema": dict, "losses": list}
-
-
-def _read_checkpoint(path: Path, device: str) -> dict | None:
-    """A checkpoint's state, read without pickle's code execution (weights_only: tensors and plain
-    data only); None when the file is damaged (truncated, garbled). A file the safe loader refuses
-    asks for objects no checkpoint of ours holds: it is not loaded, and the run stops."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"checkpoint {path} holds objects other than tensors and plain data (a pickle that "
-                        "could run code); it was not loaded: delete it, or train into a new --out") from None
-    except Exception:  # noqa: BLE001 - a damaged file fails in zip, pickle, struct or torch code alike
-        return None
-    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in CHECKPOINT_PARTS.items()):
-        return None
-    return state
-
-
-def _resume_state(out: Path, device: str, fingerprint: str, shard_set: str) -> dict | None:
-    """The newest checkpoint that reads (falling back past damaged ones, a line each), if it was
-    trained on this selection of the shard set."""
-    found = _checkpoints(out)
-    for path in reversed(found):
-        state = _read_checkpoint(path, device)
-        if state is None:
-            log.warning("checkpoint %s is damaged; %s", path.name,
-                        "trying the one before it" if path != found[0] else "no earlier checkpoint")
-            continue
-        if not isinstance(state.get("shards_fingerprint"), str):
-            # without it, nothing says the checkpoint was trained on this selection
-            raise UserError(f"checkpoint {path} does not record the shard set it was trained on; "
-                            "train into a new --out")
-        if state["shards_fingerprint"] != fingerprint:
-            # another selection (a new query, dedupe or caption run) would not continue the same run
-            raise UserError(f"the shard set {shard_set!r} has changed since the checkpoints in {out} were written; "
-                            "train into a new --out, or resume with the query and manifests of that run")
-        return state
-    if found:
-        raise UserError(f"no checkpoint in {out / 'checkpoints'} reads (all damaged); delete them to start "
-                        "from scratch, or train into a new --out")
-    return None
 
 
 def _loss_curve(out: Path, losses: list[float]) -> None:
@@ -245,7 +186,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False, overwrite:
             reruns.nothing_to_do("train", f"{out} was trained on the same shard set with the same settings")
             return recorded["result"] | {"up_to_date": True}
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
+        resumed = checkpoint.resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
         if resume and resumed is None:
             log.info("no checkpoint in %s: starting from scratch", out)
         if overwrite and out.exists():
@@ -269,7 +210,7 @@ def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict |
     if recorded is not None and recorded["inputs"] == inputs:
         return recorded
     if resume:
-        return None  # the checkpoints say whether they fit (_resume_state)
+        return None  # the checkpoints say whether they fit (checkpoint.resume_state)
     if recorded is not None:
         changed = ", ".join(reruns.differences(recorded["inputs"], inputs))
         raise UserError(f"{out} was trained on other inputs ({changed} differ); --overwrite to train it again, "
@@ -359,7 +300,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, {"step": step, "unet": _trained_state(parts, cfg), "optimizer": optimizer.state_dict(),
+                checkpoint.save(out, {"step": step, "unet": _trained_state(parts, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": fingerprint})
     timed = step - timing["first"]
