@@ -2,7 +2,7 @@
 
 Classifier-free guidance training (captions dropped to "" at --caption-dropout), dense or short
 captions mixed at --dense-ratio, aspect-ratio buckets, EMA weights, gradient accumulation,
-bf16 autocast on a GPU, checkpoints every N steps and a --resume that continues bit for bit:
+bf16 autocast (--mixed-precision), checkpoints every N steps and a --resume that continues bit for bit:
 noise, timesteps and caption choices of micro-step m come from a generator seeded with
 (seed, m), and the data order from (seed, epoch), so no random state needs saving.
 
@@ -31,29 +31,13 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace
-from curate_model import base, checkpoint, data, lora, regions
+from curate_model import base, checkpoint, data, encodings, lora, regions
 from curate_model.pipeline import CuratePipeline
 from curate_model.presets import unet_config
 from curate_model.text import load_text_encoder
 
 log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
-
-
-class CaptionCache:
-    """Conditioning per caption: the text encoder is frozen and captions repeat every epoch.
-    `encode`: captions -> {name: batched tensor}, the pipeline's own prompt encoding (curate_model.base)."""
-
-    def __init__(self, encode):
-        self.encode, self.cache = encode, {}
-
-    @torch.no_grad()
-    def __call__(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        for caption in set(captions) - self.cache.keys():
-            # One at a time: a batch would make the numbers depend on which captions came
-            # together first, and a resumed run would drift from an uninterrupted one.
-            self.cache[caption] = {k: v[0] for k, v in self.encode([caption]).items()}
-        return {k: torch.stack([self.cache[c][k] for c in captions]) for k in self.cache[captions[0]]}
 
 
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
@@ -164,6 +148,28 @@ def _load_trained_state(parts: dict, state: dict, cfg: TrainConfig) -> None:
         raise KeyError("weights of parts this run does not train")
 
 
+def _optimizer(name: str):
+    if name == "adamw8bit":
+        import bitsandbytes  # TrainConfig.resolved checked that it imports
+
+        return bitsandbytes.optim.AdamW8bit
+    return torch.optim.AdamW
+
+
+def _encodings(ws: Workspace, cfg: TrainConfig, pipe) -> tuple:
+    """(text, latents) caches (curate_model.encodings): text None when a text encoder trains,
+    latents None in pixel space; on disk per shard set with --cache-encodings."""
+    def place(kind, *modules):
+        if not cfg.cache_encodings:
+            return None
+        return ws.root / "cache" / cfg.shards / f"{kind}-{encodings.identity(*modules)}.safetensors"
+
+    encoders = base.text_encoders(pipe)
+    text = None if cfg.lora_text_encoder else encodings.Encodings(place(f"text-{type(pipe).__name__}", *encoders))
+    latents = None if pipe.vae is None else encodings.Encodings(place("latents", pipe.vae), keep=cfg.cache_encodings)
+    return text, latents
+
+
 RECORD = "training.json"  # in the model folder: the inputs it was trained from, and the run's summary
 OURS = ("model_index.json", "checkpoints", RECORD)  # what makes a folder a curate model
 
@@ -238,7 +244,9 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
         lora.add(pipe, cfg.lora, cfg.lora_text_encoder)
     parts = _trained_parts(pipe)
     trained = [p for part in parts.values() for p in part.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=1e-2)
+    if cfg.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()  # recompute activations in backward: less memory, same numbers
+    optimizer = _optimizer(cfg.optimizer)(trained, lr=cfg.learning_rate, weight_decay=1e-2)
     ema = EMAModel(trained, decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
@@ -256,14 +264,16 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
                               regions=boxes)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    # a text encoder in training encodes every batch anew, with gradients; a frozen one once per caption
-    encode = base.encoder(pipe) if cfg.lora_text_encoder else CaptionCache(base.encoder(pipe))
+    bf16 = cfg.mixed_precision == "bf16" or cfg.mixed_precision is None and device == "cuda"
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+    encode = base.encoder(pipe)
+    # a text encoder in training encodes every batch anew, with gradients; frozen ones once per caption
+    text, latents = _encodings(ws, cfg, pipe)
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses, maps, _, time_ids in loader:
+        for micro_step, pixels, shorts, denses, maps, ids, time_ids in loader:
             if step >= cfg.steps:
                 break
             g = micro_generator(cfg.seed, micro_step)
@@ -271,11 +281,13 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             drop = torch.rand(len(shorts), generator=g)
             captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
                         for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
-            cond = encode(captions)
-            with torch.no_grad():
-                target = pixels.to(device)
-                if vae is not None:
-                    target = vae.encode(target).latent_dist.mean * vae.config.scaling_factor
+            cond = encode(captions) if text is None else {k: v.to(device) for k, v in text.batch(
+                [encodings.caption_key(c) for c in captions],
+                lambda i: {k: v[0] for k, v in encode([captions[i]]).items()}).items()}
+            target = pixels.to(device) if latents is None else latents.batch(
+                [f"{i}@{pixels.shape[-1]}x{pixels.shape[-2]}" for i in ids],
+                lambda i: {"latents": vae.encode(pixels[i:i + 1].to(device)).latent_dist.mean[0]
+                           * vae.config.scaling_factor})["latents"].to(device)
             noise = torch.randn(target.shape, generator=g).to(device)
             timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(captions),), generator=g)
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
@@ -300,6 +312,9 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                for cache in (text, latents):
+                    if cache is not None:
+                        cache.save()
                 checkpoint.save(out, {"step": step, "unet": _trained_state(parts, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": fingerprint})
@@ -314,5 +329,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
     training_set.write(out, ws, cfg.shards, fingerprint)
+    cached = {name: {"read": c.loaded, "computed": c.computed} for name, c in (("text", text), ("latents", latents))
+              if c is not None and c.path is not None}
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
-            "seconds_per_step": seconds_per_step}
+            "seconds_per_step": seconds_per_step} | ({"encodings": cached} if cached else {})

@@ -311,3 +311,51 @@ def test_region_weights_on_a_dataset_without_captions_say_so_and_weigh_1(dataset
     warned = [line for line in capsys.readouterr().err.splitlines() if "no caption" in line]
     assert warned == ["W curate.train: region weights: 8 of 8 images have no caption (run `curate caption` first); "
                       "they weigh 1 everywhere"]
+
+
+def test_cached_encodings_are_read_by_a_second_run_with_the_same_loss(dataset, sd_base, tmp_path):
+    import json
+
+    copy = tmp_path / "ds"
+    shutil.copytree(dataset, copy)
+    args = ["--base", sd_base, "--steps", 3, "--batch-size", 4, "--learning-rate", 1e-3, "--checkpoint-every", 2]
+    results = []
+    for run, flags in (("first", ["--cache-encodings"]), ("second", ["--cache-encodings"]), ("uncached", [])):
+        assert curate("train", copy, "--out", tmp_path / run, *args, *flags) == 0
+        results.append(json.loads((tmp_path / run / "training.json").read_text())["result"])
+    first, second, uncached = results
+    files = sorted(p.name.split("-")[0] for p in (copy / "cache" / "train").iterdir())
+    assert files == ["latents", "text"]
+    assert first["encodings"]["latents"]["read"] == 0 and first["encodings"]["latents"]["computed"] > 0 and first["encodings"]["text"]["computed"] > 0
+    assert second["encodings"]["latents"]["computed"] == 0 and second["encodings"]["text"]["computed"] == 0
+    assert second["encodings"]["latents"]["read"] == first["encodings"]["latents"]["computed"]
+    assert first["final_loss"] == second["final_loss"] == uncached["final_loss"]  # cached or not, the same numbers
+    assert "encodings" not in uncached
+
+
+def test_bf16_and_gradient_checkpointing_train_on_cpu(dataset, tmp_path):
+    import json
+
+    def loss(name, *flags):
+        assert curate("train", dataset, "--out", tmp_path / name, "--steps", 2, "--checkpoint-every", 100, *flags) == 0
+        return json.loads((tmp_path / name / "training.json").read_text())["result"]["final_loss"]
+
+    plain = loss("plain")
+    assert loss("ckpt", "--gradient-checkpointing") == pytest.approx(plain, rel=1e-5)  # recomputed, same numbers
+    bf16 = loss("bf16", "--mixed-precision", "bf16")
+    assert bf16 != plain and bf16 == pytest.approx(plain, rel=0.1)  # lower precision, same training
+
+
+def test_gpu_options_that_cannot_run_here_say_so(dataset, tmp_path, capsys, monkeypatch):
+    cases = [(["--mixed-precision", "fp8"], "invalid choice")]
+    if not __import__("importlib").util.find_spec("bitsandbytes"):
+        cases.append((["--optimizer", "adamw8bit"], "needs bitsandbytes"))
+    for argv, needle in cases:
+        assert curate("train", dataset, "--out", tmp_path / "m", "--steps", 1, *argv) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, (argv, err)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as `accelerate launch --num_processes 2` sets it
+    assert curate("train", dataset, "--out", tmp_path / "m", "--steps", 1) == 2
+    err = capsys.readouterr().err
+    assert "one process" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
