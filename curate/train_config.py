@@ -39,7 +39,7 @@ class TrainConfig:
     cache_encodings: bool = False      # keep latents and text conditioning in DATASET/cache (curate_model.encodings)
 
     def resolved(self) -> "TrainConfig":
-        from curate_model import lora, regions
+        from curate_model import base, lora, regions
         from curate_model.presets import PRESETS
 
         if self.preset not in PRESETS:
@@ -50,6 +50,9 @@ class TrainConfig:
             raise UserError("--lora adapts a trained model: give it --base MODEL_DIR (a curate or diffusers folder)")
         if self.lora_text_encoder and not self.lora:
             raise UserError("--lora-text-encoder trains text encoder adapters beside the UNet's: give it --lora RANK")
+        if self.lora_text_encoder and base.pipeline_class(self.base).__name__ == "CuratePipeline":
+            raise UserError(f"--lora-text-encoder adapts a CLIP text encoder; {self.base} is a curate model (its text "
+                            "encoder stays frozen): drop the option, or adapt a Stable Diffusion (XL) base")
         regions.parse(self.region_weights)
         if self.mixed_precision not in (None, "no", "bf16"):
             raise UserError(f"--mixed-precision {self.mixed_precision!r}: choose bf16 or no")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from curate import progress
 from curate.errors import UserError
 
 PIPELINES = ("CuratePipeline", "StableDiffusionPipeline", "StableDiffusionXLPipeline")
@@ -45,6 +46,7 @@ def pipeline_class(folder):
 def load(folder, device: str):
     """The pipeline in a base folder, offline, on `device`; everything but the UNet frozen."""
     cls = pipeline_class(folder)
+    progress.quiet_diffusers()
     try:
         # a curate model carries its pipeline file (curate_pipeline.py, this package's own code)
         pipe = cls.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False,

@@ -75,7 +75,11 @@ def load(ws, shard_set: str, ids: list[str], weights: dict[str, float]) -> list[
                     " (run `curate caption` first)" if missing == len(ids) else "")
     pairs = [[(box, w) for name, w in weights.items() for box in found.get(i, {}).get(name, [])] for i in ids]
     boxed = sum(bool(p) for p in pairs)
-    log.info("region weights %s: %d of %d images have a weighted box", weights, boxed, len(ids))
+    if found and not boxed:  # captions, but no box of these regions in any of them: the weights do nothing
+        log.warning("region weights %s: no captioned image has a box of these regions; the loss is unweighted",
+                    ", ".join(weights))
+    else:
+        log.info("region weights %s: %d of %d images have a weighted box", weights, boxed, len(ids))
     return pairs
 
 

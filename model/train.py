@@ -65,7 +65,8 @@ def _loss_curve(out: Path, losses: list[float]) -> None:
 def _usage(out: Path, cfg: TrainConfig) -> str:
     """How to load what this run wrote."""
     if cfg.lora:
-        return (f"A rank-{cfg.lora} LoRA (UNet attention) on `{cfg.base}`, not a whole model: "
+        where = "UNet attention and text encoder" if cfg.lora_text_encoder else "UNet attention"
+        return (f"A rank-{cfg.lora} LoRA ({where}) on `{cfg.base}`, not a whole model: "
                 f"`curate sample {cfg.base} --lora {out.name} --prompt ...`, or `pipe.load_lora_weights(\"{out.name}\")` "
                 f"on the base pipeline; `{lora.KOHYA}` is the same LoRA for ComfyUI and A1111.")
     kind = base.pipeline_class(cfg.base).__name__ if cfg.base else None
@@ -236,9 +237,6 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     unet, vae = pipe.unet, pipe.vae
     cfg = dataclasses.replace(cfg, resolution=cfg.resolution or unet.config.sample_size * base.latent_scale(vae))
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # the schedule and prediction type it samples with
-    if cfg.lora_text_encoder and type(pipe).__name__ == "CuratePipeline":
-        raise UserError(f"--lora-text-encoder adapts a CLIP text encoder; {cfg.base} is a curate model (its text "
-                        "encoder stays frozen): drop the option, or adapt a Stable Diffusion (XL) base")
     if cfg.lora:
         torch.manual_seed(cfg.seed)  # the adapters' initial weights
         lora.add(pipe, cfg.lora, cfg.lora_text_encoder)

@@ -176,6 +176,10 @@ def test_lora_on_the_bundled_model_and_sample_with_it(dataset, tmp_path, capsys)
     assert (tmp_path / "samples" / row["path"]).exists() and "lora" in row["model"]
     assert curate("sample", bundled, "--lora", tmp_path, "--prompt", "x", "--out", tmp_path / "s2") == 2
     assert "no pytorch_lora_weights.safetensors" in capsys.readouterr().err
+    assert curate("train", dataset, "--out", tmp_path / "te", "--base", bundled, "--lora", 2, "--lora-text-encoder",
+                  "--steps", 1) == 2  # MiniLM stays frozen: one line, before any training
+    err = capsys.readouterr().err
+    assert "--lora-text-encoder adapts a CLIP text encoder" in err and len(err.strip().splitlines()) == 1
 
 
 @needs_peft
@@ -196,8 +200,13 @@ def test_bad_adaptation_input_is_one_line_exit_2(dataset, sd_base, tmp_path, cap
     vae_pipeline = tmp_path / "other"
     shutil.copytree(sd_base, vae_pipeline)
     (vae_pipeline / "model_index.json").write_text('{"_class_name": "KandinskyPipeline"}')
+    no_unet = tmp_path / "no-unet"  # says it is a Stable Diffusion folder, but a part is missing
+    shutil.copytree(sd_base, no_unet)
+    shutil.rmtree(no_unet / "unet")
     cases = [(["--base", not_diffusers], "is not a diffusers Stable Diffusion (XL) checkpoint"),
              (["--base", vae_pipeline], "a KandinskyPipeline folder"),
+             (["--base", no_unet], "cannot load it as a StableDiffusionPipeline"),
+             (["--base", tmp_path / "nowhere"], "no readable model_index.json"),
              (["--base", sd_base, "--lora", 0], "rank must be a positive integer"),
              (["--base", sd_base, "--lora", -4], "rank must be a positive integer"),
              (["--lora", 4], "give it --base"),
@@ -259,37 +268,11 @@ def write_hand_captions(dataset) -> None:
         manifest.write_partition(ws, "captions", part, rows)
 
 
-@torch.no_grad()
 def region_errors(dataset, model_dir, weights="hands=2") -> tuple[float, float]:
-    """Mean squared error of the model's v prediction inside and outside the hand boxes, on every
-    training image at fixed noise and timesteps (100, 300, 500, 700)."""
-    from diffusers import DDPMScheduler
-
-    from curate_model import data
+    from curate_model.region_loss import inside_outside
     from curate_model.sample import load_pipeline
 
-    ws = Workspace.open(dataset)
-    samples = data.load(ws, "train")
-    boxes = regions.load(ws, "train", [s.id for s in samples], regions.parse(weights))
-    pipe = load_pipeline(model_dir)
-    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-    stream = iter(data.BatchStream(ws, samples, 8, 32, seed=99, regions=boxes))
-    inside, outside = [], []
-    g = torch.Generator().manual_seed(0)
-    for _ in range(len(data.epoch_batches(samples, 8, 99, 0))):
-        batch = next(stream)
-        pixels, shorts, maps = batch.pixels, batch.shorts, batch.maps
-        states, mask = pipe.encode_prompt(shorts)
-        hand = (maps > 1).expand(-1, 3, -1, -1)
-        for t in (100, 300, 500, 700):
-            noise = torch.randn(pixels.shape, generator=g)
-            timesteps = torch.full((len(shorts),), t)
-            pred = pipe.unet(noise_scheduler.add_noise(pixels, noise, timesteps), timesteps,
-                             encoder_hidden_states=states, encoder_attention_mask=mask).sample
-            error = (pred - noise_scheduler.get_velocity(pixels, noise, timesteps)) ** 2
-            inside.append(error[hand])
-            outside.append(error[~hand])
-    return torch.cat(inside).mean().item(), torch.cat(outside).mean().item()
+    return inside_outside(Workspace.open(dataset), load_pipeline(model_dir), regions.parse(weights))
 
 
 def test_region_weights_make_the_loss_in_hand_boxes_fall_faster(dataset, tmp_path, capsys):
