@@ -445,6 +445,17 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    "checkpoint or a curate model (its own VAE, text encoder and schedule)")
     p.add_argument("--lora", type=int, metavar="RANK", help="train rank-RANK LoRA adapters on --base's UNet "
                    "attention instead of every weight")
+    p.add_argument("--lora-text-encoder", action="store_true", default=None,
+                   help="with --lora: adapters on the CLIP text encoder(s) too (Stable Diffusion and SDXL bases)")
+    p.add_argument("--mixed-precision", choices=["bf16", "no"],
+                   help="bf16 autocast (default: on a GPU; fp32 on a CPU)")
+    p.add_argument("--gradient-checkpointing", action="store_true", default=None,
+                   help="recompute the UNet's activations in backward: less memory, slower steps")
+    p.add_argument("--optimizer", choices=["adamw", "adamw8bit"], default=t.optimizer,
+                   help="adamw8bit: bitsandbytes' 8-bit AdamW (needs bitsandbytes)")
+    p.add_argument("--cache-encodings", action="store_true", default=None,
+                   help="keep VAE latents and text conditioning in DATASET/cache/<set>/: later runs and --resume "
+                        "read them instead of encoding again")
     p.add_argument("--region-weights", metavar="NAME=W,...",
                    help="loss weights inside the captions' boxes: hands, faces, people, text (e.g. hands=3,faces=2)")
     rerun = p.add_mutually_exclusive_group()

@@ -2,9 +2,13 @@
 `--help` without importing torch."""
 
 import dataclasses
+import importlib.util
+import os
 
 from curate.errors import UserError
 from curate.shard import DEFAULT_SET
+
+OPTIMIZERS = ("adamw", "adamw8bit")
 
 
 @dataclasses.dataclass
@@ -27,10 +31,15 @@ class TrainConfig:
     data_workers: int = 1
     base: str | None = None            # a pretrained diffusers folder to start from (curate_model.base)
     lora: int | None = None            # train rank-N adapters only (curate_model.lora), not every UNet weight
+    lora_text_encoder: bool = False    # with --lora: adapters on the CLIP text encoder(s) too
     region_weights: str | None = None  # 'hands=3,faces=2': loss weights inside caption boxes (curate_model.regions)
+    mixed_precision: str | None = None  # 'bf16' or 'no'; default bf16 autocast on a GPU, fp32 on a CPU
+    gradient_checkpointing: bool = False
+    optimizer: str = "adamw"           # or 'adamw8bit' (bitsandbytes)
+    cache_encodings: bool = False      # keep latents and text conditioning in DATASET/cache (curate_model.encodings)
 
     def resolved(self) -> "TrainConfig":
-        from curate_model import lora, regions
+        from curate_model import base, lora, regions
         from curate_model.presets import PRESETS
 
         if self.preset not in PRESETS:
@@ -39,7 +48,23 @@ class TrainConfig:
         lora.check_rank(self.lora)
         if self.lora and not self.base:
             raise UserError("--lora adapts a trained model: give it --base MODEL_DIR (a curate or diffusers folder)")
+        if self.lora_text_encoder and not self.lora:
+            raise UserError("--lora-text-encoder trains text encoder adapters beside the UNet's: give it --lora RANK")
+        if self.lora_text_encoder and base.pipeline_class(self.base).__name__ == "CuratePipeline":
+            raise UserError(f"--lora-text-encoder adapts a CLIP text encoder; {self.base} is a curate model (its text "
+                            "encoder stays frozen): drop the option, or adapt a Stable Diffusion (XL) base")
         regions.parse(self.region_weights)
+        if self.mixed_precision not in (None, "no", "bf16"):
+            raise UserError(f"--mixed-precision {self.mixed_precision!r}: choose bf16 or no")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"--optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        if self.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
+            raise UserError("--optimizer adamw8bit needs bitsandbytes, which is not installed "
+                            "(pip install -c constraints.txt bitsandbytes, on a CUDA machine)")
+        processes = int(os.environ.get("WORLD_SIZE", "1"))
+        if processes > 1:
+            raise UserError(f"curate train runs in one process on one device; this launch has {processes} "
+                            "(accelerate launch --num_processes 1, or plain curate train)")
         # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
         learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5
         return dataclasses.replace(self, resolution=self.resolution or (None if self.base else p["resolution"]),
@@ -47,5 +72,6 @@ class TrainConfig:
                                    learning_rate=self.learning_rate or learning_rate)
 
     def inputs(self) -> dict:
-        """The settings a trained model is a function of (not how many data workers read)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "data_workers"}
+        """The settings a trained model is a function of (not how many data workers read, nor
+        whether encodings are cached: the numbers are the same)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("data_workers", "cache_encodings")}

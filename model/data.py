@@ -8,6 +8,7 @@ micro-batch: that is what lets `--resume` continue bit for bit.
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from PIL import Image
 from curate.query import fetch
 from curate.raw import decode, read_at, to_rgb
 from curate.workspace import Workspace
-from curate_model import regions
+from curate_model import crop, regions
 
 ASPECTS = (0.5, 0.75, 1.0, 4 / 3, 2.0)  # width / height
 
@@ -72,16 +73,27 @@ def epoch_batches(samples: list[Sample], batch_size: int, seed: int, epoch: int)
 def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Resize to cover `size`, then centre-crop to it."""
     w, h = size
-    scale = max(w / image.width, h / image.height)
+    scale, left, top = crop.cover(image.size, size)
     image = image.resize((max(w, round(image.width * scale)), max(h, round(image.height * scale))),
                          Image.Resampling.BICUBIC)
-    left, top = (image.width - w) // 2, (image.height - h) // 2
     return image.crop((left, top, left + w, top + h))
 
 
+class Batch(NamedTuple):
+    """One micro-batch. `maps`: (n, 1, h, w) loss weights, or None without region weights;
+    `time_ids`: (n, 6) SDXL size and crop conditioning (curate_model.crop.sdxl_time_ids)."""
+    step: int
+    pixels: torch.Tensor  # (n, 3, h, w) in [-1, 1]
+    shorts: list[str]
+    denses: list[str]
+    maps: torch.Tensor | None
+    ids: list[str]
+    time_ids: torch.Tensor
+
+
 class BatchStream(torch.utils.data.IterableDataset):
-    """Micro-batches from micro-step `start` on: (step, pixels in [-1, 1], shorts, denses, weight
-    maps): the maps (n, 1, h, w) from `regions` (curate_model.regions.load, one list per sample), else None."""
+    """Micro-batches (Batch) from micro-step `start` on; weight maps from `regions`
+    (curate_model.regions.load, one list per sample) when given."""
 
     def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0,
                  regions: list | None = None):
@@ -103,6 +115,9 @@ class BatchStream(torch.utils.data.IterableDataset):
                     maps = None if self.regions is None else torch.from_numpy(np.stack([
                         regions.pixel_map(self.regions[i], (self.samples[i].width, self.samples[i].height), size)
                         for i in batch]))[:, None]
-                    yield step, pixels, [s.short for s in chosen], [s.dense for s in chosen], maps
+                    time_ids = torch.tensor([crop.sdxl_time_ids((s.width, s.height), size) for s in chosen],
+                                            dtype=torch.float32)
+                    yield Batch(step, pixels, [s.short for s in chosen], [s.dense for s in chosen], maps,
+                                [s.id for s in chosen], time_ids)
                 step += 1
             epoch += 1

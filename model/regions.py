@@ -17,6 +17,7 @@ import torch
 
 from curate.errors import UserError
 from curate.query import fetch
+from curate_model import crop
 
 log = logging.getLogger("curate.train")
 REGIONS = ("hands", "faces", "people", "text")
@@ -74,16 +75,19 @@ def load(ws, shard_set: str, ids: list[str], weights: dict[str, float]) -> list[
                     " (run `curate caption` first)" if missing == len(ids) else "")
     pairs = [[(box, w) for name, w in weights.items() for box in found.get(i, {}).get(name, [])] for i in ids]
     boxed = sum(bool(p) for p in pairs)
-    log.info("region weights %s: %d of %d images have a weighted box", weights, boxed, len(ids))
+    if found and not boxed:  # captions, but no box of these regions in any of them: the weights do nothing
+        log.warning("region weights %s: no captioned image has a box of these regions; the loss is unweighted",
+                    ", ".join(weights))
+    else:
+        log.info("region weights %s: %d of %d images have a weighted box", weights, boxed, len(ids))
     return pairs
 
 
 def pixel_map(pairs: list[tuple[list, float]], image_size: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
     """(h, w) weights for an image of `image_size` (w, h) fitted to `size` as curate_model.data.fit
     fits it: scaled to cover, centre-cropped. Boxes are clipped to the crop."""
-    (iw, ih), (w, h) = image_size, size
-    scale = max(w / iw, h / ih)
-    left, top = (max(w, round(iw * scale)) - w) // 2, (max(h, round(ih * scale)) - h) // 2
+    w, h = size
+    scale, left, top = crop.cover(image_size, size)
     cover = np.zeros((h, w), np.float32)
     for (x0, y0, x1, y1), weight in pairs:
         c0, r0 = max(0, int(np.floor(x0 * scale - left))), max(0, int(np.floor(y0 * scale - top)))

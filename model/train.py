@@ -2,7 +2,7 @@
 
 Classifier-free guidance training (captions dropped to "" at --caption-dropout), dense or short
 captions mixed at --dense-ratio, aspect-ratio buckets, EMA weights, gradient accumulation,
-bf16 autocast on a GPU, checkpoints every N steps and a --resume that continues bit for bit:
+bf16 autocast (--mixed-precision), checkpoints every N steps and a --resume that continues bit for bit:
 noise, timesteps and caption choices of micro-step m come from a generator seeded with
 (seed, m), and the data order from (seed, epoch), so no random state needs saving.
 
@@ -18,7 +18,6 @@ import dataclasses
 import json
 import logging
 import os
-import pickle
 import shutil
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace, require_parent
-from curate_model import base, data, lora, regions
+from curate_model import base, checkpoint, data, encodings, lora, regions
 from curate_model.pipeline import CuratePipeline
 from curate_model.presets import unet_config
 from curate_model.text import load_text_encoder
@@ -41,83 +40,8 @@ log = logging.getLogger("curate.train")
 WARMUP_STEPS = 3  # steps left out of seconds_per_step (allocator and data loader warm-up)
 
 
-class CaptionCache:
-    """Token states per caption: the text encoder is frozen and captions repeat every epoch.
-    `encode`: caption -> (states, mask or None), the pipeline's own prompt encoding (curate_model.base)."""
-
-    def __init__(self, encode):
-        self.encode, self.cache = encode, {}
-
-    @torch.no_grad()
-    def __call__(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        for caption in set(captions) - self.cache.keys():
-            # One at a time: a batch would make the numbers depend on which captions came
-            # together first, and a resumed run would drift from an uninterrupted one.
-            self.cache[caption] = self.encode(caption)
-        states, masks = zip(*(self.cache[c] for c in captions))
-        return torch.stack(states), None if masks[0] is None else torch.stack(masks)
-
-
 def micro_generator(seed: int, micro_step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + micro_step)
-
-
-def _checkpoints(out: Path) -> list[Path]:
-    return sorted((out / "checkpoints").glob("step-*.pt"))
-
-
-def _save_checkpoint(out: Path, state: dict) -> None:
-    path = out / "checkpoints" / f"step-{state['step']:07d}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    for old in _checkpoints(out)[:-2]:  # keep the last two
-        old.unlink()
-
-
-CHECKPOINT_PARTS = {"step": int, "unet": dict, "optimizer": dict, "ema": dict, "losses": list}
-
-
-def _read_checkpoint(path: Path, device: str) -> dict | None:
-    """A checkpoint's state, read without pickle's code execution (weights_only: tensors and plain
-    data only); None when the file is damaged (truncated, garbled). A file the safe loader refuses
-    asks for objects no checkpoint of ours holds: it is not loaded, and the run stops."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"checkpoint {path} holds objects other than tensors and plain data (a pickle that "
-                        "could run code); it was not loaded: delete it, or train into a new --out") from None
-    except Exception:  # noqa: BLE001 - a damaged file fails in zip, pickle, struct or torch code alike
-        return None
-    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in CHECKPOINT_PARTS.items()):
-        return None
-    return state
-
-
-def _resume_state(out: Path, device: str, fingerprint: str, shard_set: str) -> dict | None:
-    """The newest checkpoint that reads (falling back past damaged ones, a line each), if it was
-    trained on this selection of the shard set."""
-    found = _checkpoints(out)
-    for path in reversed(found):
-        state = _read_checkpoint(path, device)
-        if state is None:
-            log.warning("checkpoint %s is damaged; %s", path.name,
-                        "trying the one before it" if path != found[0] else "no earlier checkpoint")
-            continue
-        if not isinstance(state.get("shards_fingerprint"), str):
-            # without it, nothing says the checkpoint was trained on this selection
-            raise UserError(f"checkpoint {path} does not record the shard set it was trained on; "
-                            "train into a new --out")
-        if state["shards_fingerprint"] != fingerprint:
-            # another selection (a new query, dedupe or caption run) would not continue the same run
-            raise UserError(f"the shard set {shard_set!r} has changed since the checkpoints in {out} were written; "
-                            "train into a new --out, or resume with the query and manifests of that run")
-        return state
-    if found:
-        raise UserError(f"no checkpoint in {out / 'checkpoints'} reads (all damaged); delete them to start "
-                        "from scratch, or train into a new --out")
-    return None
 
 
 def _loss_curve(out: Path, losses: list[float]) -> None:
@@ -141,12 +65,14 @@ def _loss_curve(out: Path, losses: list[float]) -> None:
 def _usage(out: Path, cfg: TrainConfig) -> str:
     """How to load what this run wrote."""
     if cfg.lora:
-        return (f"A rank-{cfg.lora} LoRA (UNet attention) on `{cfg.base}`, not a whole model: "
+        where = "UNet attention and text encoder" if cfg.lora_text_encoder else "UNet attention"
+        return (f"A rank-{cfg.lora} LoRA ({where}) on `{cfg.base}`, not a whole model: "
                 f"`curate sample {cfg.base} --lora {out.name} --prompt ...`, or `pipe.load_lora_weights(\"{out.name}\")` "
                 f"on the base pipeline; `{lora.KOHYA}` is the same LoRA for ComfyUI and A1111.")
-    if cfg.base and base.pipeline_class(cfg.base).__name__ != "CuratePipeline":
+    kind = base.pipeline_class(cfg.base).__name__ if cfg.base else None
+    if kind and kind != "CuratePipeline":
         return (f"Fine-tuned from `{cfg.base}`. Weights are the EMA of the training weights. Load with "
-                f"`diffusers.StableDiffusionPipeline.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
+                f"`diffusers.{kind}.from_pretrained(\"{out.name}\")` or `curate sample {out.name} --prompt ...`.")
     return ("Weights are the EMA of the training weights. The folder carries its pipeline code "
             "(`curate_pipeline.py`, torch and diffusers only), so plain diffusers loads it: "
             f"`DiffusionPipeline.from_pretrained(\"{out.name}\", trust_remote_code=True)`; or "
@@ -197,12 +123,52 @@ def _fresh_pipeline(cfg: TrainConfig, device: str) -> CuratePipeline:
                           vae=vae).to(device)
 
 
-def _trained_state(unet, cfg: TrainConfig) -> dict:
-    """What a checkpoint keeps of the UNet: all of it, or with --lora only the adapters."""
-    if not cfg.lora:
-        return unet.state_dict()
-    names = {n for n, p in unet.named_parameters() if p.requires_grad}
-    return {k: v for k, v in unet.state_dict().items() if k in names}
+def _trained_parts(pipe) -> dict:
+    """The parts a run trains, by their name in the pipeline: the UNet, and a text encoder that
+    has adapters (--lora-text-encoder)."""
+    return {"unet": pipe.unet} | {name: getattr(pipe, name) for name in base.TEXT_ENCODERS
+                                  if getattr(getattr(pipe, name, None), "peft_config", None)}
+
+
+def _trained_state(parts: dict, cfg: TrainConfig) -> dict:
+    """What a checkpoint keeps: all of the UNet, or with --lora only the adapters (of every part)."""
+    state = {}
+    for name, model in parts.items():
+        trained = {n for n, p in model.named_parameters() if p.requires_grad}
+        state |= {f"{name}.{k}": v for k, v in model.state_dict().items() if not cfg.lora or k in trained}
+    return state
+
+
+def _load_trained_state(parts: dict, state: dict, cfg: TrainConfig) -> None:
+    for name, model in parts.items():
+        own = {k.removeprefix(f"{name}."): v for k, v in state.items() if k.startswith(f"{name}.")}
+        result = model.load_state_dict(own, strict=not cfg.lora)
+        if result.unexpected_keys or not own:
+            raise KeyError(f"weights that are not this run's {name}")
+    if any(k.split(".", 1)[0] not in parts for k in state):
+        raise KeyError("weights of parts this run does not train")
+
+
+def _optimizer(name: str):
+    if name == "adamw8bit":
+        import bitsandbytes  # TrainConfig.resolved checked that it imports
+
+        return bitsandbytes.optim.AdamW8bit
+    return torch.optim.AdamW
+
+
+def _encodings(ws: Workspace, cfg: TrainConfig, pipe) -> tuple:
+    """(text, latents) caches (curate_model.encodings): text None when a text encoder trains,
+    latents None in pixel space; on disk per shard set with --cache-encodings."""
+    def place(kind, *modules):
+        if not cfg.cache_encodings:
+            return None
+        return ws.root / "cache" / cfg.shards / f"{kind}-{encodings.identity(*modules)}.safetensors"
+
+    encoders = base.text_encoders(pipe)
+    text = None if cfg.lora_text_encoder else encodings.Encodings(place(f"text-{type(pipe).__name__}", *encoders))
+    latents = None if pipe.vae is None else encodings.Encodings(place("latents", pipe.vae), keep=cfg.cache_encodings)
+    return text, latents
 
 
 RECORD = "training.json"  # in the model folder: the inputs it was trained from, and the run's summary
@@ -228,7 +194,7 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False, overwrite:
             reruns.nothing_to_do("train", f"{out} was trained on the same shard set with the same settings")
             return recorded["result"] | {"up_to_date": True}
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        resumed = _resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
+        resumed = checkpoint.resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
         if resume and resumed is None:
             log.info("no checkpoint in %s: starting from scratch", out)
         if overwrite and out.exists():
@@ -252,7 +218,7 @@ def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict |
     if recorded is not None and recorded["inputs"] == inputs:
         return recorded
     if resume:
-        return None  # the checkpoints say whether they fit (_resume_state)
+        return None  # the checkpoints say whether they fit (checkpoint.resume_state)
     if recorded is not None:
         changed = ", ".join(reruns.differences(recorded["inputs"], inputs))
         raise UserError(f"{out} was trained on other inputs ({changed} differ); --overwrite to train it again, "
@@ -274,16 +240,18 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)  # the schedule and prediction type it samples with
     if cfg.lora:
         torch.manual_seed(cfg.seed)  # the adapters' initial weights
-        lora.add(unet, cfg.lora)
-    trained = [p for p in unet.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=cfg.learning_rate, weight_decay=1e-2)
+        lora.add(pipe, cfg.lora, cfg.lora_text_encoder)
+    parts = _trained_parts(pipe)
+    trained = [p for part in parts.values() for p in part.parameters() if p.requires_grad]
+    if cfg.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()  # recompute activations in backward: less memory, same numbers
+    optimizer = _optimizer(cfg.optimizer)(trained, lr=cfg.learning_rate, weight_decay=1e-2)
     ema = EMAModel(trained, decay=cfg.ema_decay, use_ema_warmup=True,
                    model_cls=UNet2DConditionModel, model_config=unet.config)
     step, losses = 0, []
     if resumed:
         try:
-            if unet.load_state_dict(resumed["unet"], strict=not cfg.lora).unexpected_keys:
-                raise KeyError("weights that are not this run's adapters")
+            _load_trained_state(parts, resumed["unet"], cfg)
             optimizer.load_state_dict(resumed["optimizer"])
             ema.load_state_dict(resumed["ema"])
         except (RuntimeError, KeyError, ValueError, TypeError) as err:
@@ -295,13 +263,16 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
                               regions=boxes)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else torch.autocast("cpu", enabled=False)
-    encode = CaptionCache(base.encoder(pipe))
+    bf16 = cfg.mixed_precision == "bf16" or cfg.mixed_precision is None and device == "cuda"
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+    encode = base.encoder(pipe)
+    # a text encoder in training encodes every batch anew, with gradients; frozen ones once per caption
+    text, latents = _encodings(ws, cfg, pipe)
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
     with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses, maps in loader:
+        for micro_step, pixels, shorts, denses, maps, ids, time_ids in loader:
             if step >= cfg.steps:
                 break
             g = micro_generator(cfg.seed, micro_step)
@@ -309,16 +280,18 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             drop = torch.rand(len(shorts), generator=g)
             captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
                         for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
-            states, mask = encode(captions)
-            with torch.no_grad():
-                target = pixels.to(device)
-                if vae is not None:
-                    target = vae.encode(target).latent_dist.mean * vae.config.scaling_factor
+            cond = encode(captions) if text is None else {k: v.to(device) for k, v in text.batch(
+                [encodings.caption_key(c) for c in captions],
+                lambda i: {k: v[0] for k, v in encode([captions[i]]).items()}).items()}
+            target = pixels.to(device) if latents is None else latents.batch(
+                [f"{i}@{pixels.shape[-1]}x{pixels.shape[-2]}" for i in ids],
+                lambda i: {"latents": vae.encode(pixels[i:i + 1].to(device)).latent_dist.mean[0]
+                           * vae.config.scaling_factor})["latents"].to(device)
             noise = torch.randn(target.shape, generator=g).to(device)
             timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(captions),), generator=g)
             noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
             with autocast:
-                pred = unet(noisy, timesteps.to(device), encoder_hidden_states=states, encoder_attention_mask=mask).sample
+                pred = unet(noisy, timesteps.to(device), **base.unet_inputs(cond, time_ids)).sample
             goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
             weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
             loss = regions.weighted_mse(pred.float(), goal, weight) / cfg.grad_accum
@@ -338,7 +311,10 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, {"step": step, "unet": _trained_state(unet, cfg), "optimizer": optimizer.state_dict(),
+                for cache in (text, latents):
+                    if cache is not None:
+                        cache.save()
+                checkpoint.save(out, {"step": step, "unet": _trained_state(parts, cfg), "optimizer": optimizer.state_dict(),
                                        "ema": ema.state_dict(), "losses": losses, "config": dataclasses.asdict(cfg),
                                        "shards_fingerprint": fingerprint})
     timed = step - timing["first"]
@@ -346,11 +322,13 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     ema.copy_to(trained)
     unet.eval()
     if cfg.lora:
-        lora.save(out, unet, cfg.base, cfg.lora)
+        lora.save(out, pipe, cfg.base, cfg.lora)
     else:
         pipe.save_pretrained(out)
     _loss_curve(out, losses)
     _model_card(out, ws, cfg, len(samples), losses)
     training_set.write(out, ws, cfg.shards, fingerprint)
+    cached = {name: {"read": c.loaded, "computed": c.computed} for name, c in (("text", text), ("latents", latents))
+              if c is not None and c.path is not None}
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
-            "seconds_per_step": seconds_per_step}
+            "seconds_per_step": seconds_per_step} | ({"encodings": cached} if cached else {})

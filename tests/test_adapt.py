@@ -13,7 +13,7 @@ from curate.workspace import Workspace
 from curate_model import lora, regions
 from tests.helpers import curate, ingest_corpus
 from tests.test_model import PICTURES
-from tests.tiny_models import stable_diffusion
+from tests.tiny_models import stable_diffusion, stable_diffusion_xl
 
 needs_peft = pytest.mark.skipif(not __import__("importlib").util.find_spec("peft"),
                                 reason="peft is not installed (pip install -c constraints.txt peft)")
@@ -29,17 +29,22 @@ def sd_base(tmp_path_factory):
     return stable_diffusion(tmp_path_factory.mktemp("sd") / "sd")
 
 
-def _pipe(folder):
-    from diffusers import StableDiffusionPipeline
+@pytest.fixture(scope="module")
+def sdxl_base(tmp_path_factory):
+    return stable_diffusion_xl(tmp_path_factory.mktemp("sdxl") / "sdxl")
 
-    pipe = StableDiffusionPipeline.from_pretrained(folder)
+
+def _pipe(folder, xl=False):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    pipe = (StableDiffusionXLPipeline if xl else StableDiffusionPipeline).from_pretrained(folder)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
 def _draw(pipe, **kwargs) -> np.ndarray:
     return pipe("a cup of coffee", num_inference_steps=3, generator=torch.Generator().manual_seed(0),
-                output_type="np", **kwargs).images
+                output_type="np", height=32, width=32, **kwargs).images
 
 
 def test_fine_tuned_sd_base_loads_with_plain_diffusers(dataset, sd_base, tmp_path):
@@ -52,6 +57,71 @@ def test_fine_tuned_sd_base_loads_with_plain_diffusers(dataset, sd_base, tmp_pat
     before, after = _pipe(sd_base).unet.state_dict(), pipe.unet.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert "StableDiffusionPipeline.from_pretrained" in (out / "README.md").read_text()
+
+
+def test_fine_tuned_sdxl_base_loads_with_plain_diffusers(dataset, sdxl_base, tmp_path):
+    out = tmp_path / "ft"
+    assert curate("train", dataset, "--out", out, "--base", sdxl_base, "--steps", 2, "--batch-size", 4,
+                  "--learning-rate", 1e-3) == 0
+    pipe = _pipe(out, xl=True)  # an ordinary StableDiffusionXLPipeline folder: both encoders, both tokenizers
+    assert type(pipe).__name__ == "StableDiffusionXLPipeline" and pipe.text_encoder_2 is not None
+    assert _draw(pipe).shape == (1, 32, 32, 3)
+    before, after = _pipe(sdxl_base, xl=True).unet.state_dict(), pipe.unet.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert any(k.startswith("add_embedding.") for k in changed)  # the pooled text and size/crop ids were trained on
+    assert "StableDiffusionXLPipeline.from_pretrained" in (out / "README.md").read_text()
+
+
+def test_sdxl_time_ids_are_original_size_crop_and_target():
+    from curate_model.crop import sdxl_time_ids
+
+    # 200x100 covered to 64x32, 16 px cropped off the left: (h, w), (top, left), (h, w)
+    assert sdxl_time_ids((200, 100), (32, 32)) == [100, 200, 0, 16, 32, 32]
+    assert sdxl_time_ids((32, 48), (32, 32)) == [48, 32, 8, 0, 32, 32]
+
+
+@needs_peft
+def test_lora_on_sdxl_base_loads_with_load_lora_weights(dataset, sdxl_base, tmp_path):
+    out = tmp_path / "lora"
+    assert curate("train", dataset, "--out", out, "--base", sdxl_base, "--lora", 4, "--steps", 3, "--batch-size", 4,
+                  "--learning-rate", 1e-2) == 0
+    pipe = _pipe(sdxl_base, xl=True)
+    plain = _draw(pipe)
+    pipe.load_lora_weights(out)
+    adapted = _draw(pipe)
+    assert np.abs(adapted - plain).max() > 1e-3
+    again = _pipe(sdxl_base, xl=True)
+    again.load_lora_weights(out, weight_name=lora.KOHYA)  # the single file reads back as the same adapters
+    assert np.allclose(_draw(again), adapted, atol=1e-5)
+
+
+def _prompt_states(pipe) -> torch.Tensor:
+    with torch.no_grad():
+        return pipe.encode_prompt("a cup of coffee", device="cpu", num_images_per_prompt=1,
+                                  do_classifier_free_guidance=False)[0]
+
+
+@needs_peft
+@pytest.mark.parametrize("xl", [False, True], ids=["sd", "sdxl"])
+def test_text_encoder_lora_loads_and_changes_the_prompt_encoding(dataset, sd_base, sdxl_base, tmp_path, xl):
+    from safetensors.torch import load_file
+
+    folder, out = sdxl_base if xl else sd_base, tmp_path / "lora"
+    assert curate("train", dataset, "--out", out, "--base", folder, "--lora", 2, "--lora-text-encoder", "--steps", 3,
+                  "--batch-size", 4, "--learning-rate", 1e-2) == 0
+    parts = {k.split(".", 1)[0] for k in load_file(out / lora.WEIGHTS)}
+    assert parts == ({"unet", "text_encoder", "text_encoder_2"} if xl else {"unet", "text_encoder"})
+    kohya = {k.split(".", 1)[0].split("_text_model_")[0] for k in load_file(out / lora.KOHYA) if "_text_model_" in k}
+    assert kohya == ({"lora_te1", "lora_te2"} if xl else {"lora_te"})  # kohya's names: one encoder, or SDXL's two
+    pipe = _pipe(folder, xl)
+    plain_states, plain = _prompt_states(pipe), _draw(pipe)
+    pipe.load_lora_weights(out)
+    assert not torch.allclose(_prompt_states(pipe), plain_states, atol=1e-4)  # the text encoder's adapters act
+    adapted = _draw(pipe)
+    assert np.abs(adapted - plain).max() > 1e-3
+    again = _pipe(folder, xl)
+    again.load_lora_weights(out, weight_name=lora.KOHYA)
+    assert np.allclose(_draw(again), adapted, atol=1e-5)
 
 
 @needs_peft
@@ -106,6 +176,10 @@ def test_lora_on_the_bundled_model_and_sample_with_it(dataset, tmp_path, capsys)
     assert (tmp_path / "samples" / row["path"]).exists() and "lora" in row["model"]
     assert curate("sample", bundled, "--lora", tmp_path, "--prompt", "x", "--out", tmp_path / "s2") == 2
     assert "no pytorch_lora_weights.safetensors" in capsys.readouterr().err
+    assert curate("train", dataset, "--out", tmp_path / "te", "--base", bundled, "--lora", 2, "--lora-text-encoder",
+                  "--steps", 1) == 2  # MiniLM stays frozen: one line, before any training
+    err = capsys.readouterr().err
+    assert "--lora-text-encoder adapts a CLIP text encoder" in err and len(err.strip().splitlines()) == 1
 
 
 @needs_peft
@@ -126,11 +200,17 @@ def test_bad_adaptation_input_is_one_line_exit_2(dataset, sd_base, tmp_path, cap
     vae_pipeline = tmp_path / "other"
     shutil.copytree(sd_base, vae_pipeline)
     (vae_pipeline / "model_index.json").write_text('{"_class_name": "KandinskyPipeline"}')
-    cases = [(["--base", not_diffusers], "is not a diffusers Stable Diffusion checkpoint"),
+    no_unet = tmp_path / "no-unet"  # says it is a Stable Diffusion folder, but a part is missing
+    shutil.copytree(sd_base, no_unet)
+    shutil.rmtree(no_unet / "unet")
+    cases = [(["--base", not_diffusers], "is not a diffusers Stable Diffusion (XL) checkpoint"),
              (["--base", vae_pipeline], "a KandinskyPipeline folder"),
+             (["--base", no_unet], "cannot load it as a StableDiffusionPipeline"),
+             (["--base", tmp_path / "nowhere"], "no readable model_index.json"),
              (["--base", sd_base, "--lora", 0], "rank must be a positive integer"),
              (["--base", sd_base, "--lora", -4], "rank must be a positive integer"),
              (["--lora", 4], "give it --base"),
+             (["--base", sd_base, "--lora-text-encoder"], "give it --lora RANK"),
              (["--region-weights", "feet=2"], "unknown region 'feet'"),
              (["--region-weights", "hands=lots"], "expected NAME=NUMBER"),
              (["--region-weights", "hands=0"], "must be above 0")]
@@ -188,36 +268,11 @@ def write_hand_captions(dataset) -> None:
         manifest.write_partition(ws, "captions", part, rows)
 
 
-@torch.no_grad()
 def region_errors(dataset, model_dir, weights="hands=2") -> tuple[float, float]:
-    """Mean squared error of the model's v prediction inside and outside the hand boxes, on every
-    training image at fixed noise and timesteps (100, 300, 500, 700)."""
-    from diffusers import DDPMScheduler
-
-    from curate_model import data
+    from curate_model.region_loss import inside_outside
     from curate_model.sample import load_pipeline
 
-    ws = Workspace.open(dataset)
-    samples = data.load(ws, "train")
-    boxes = regions.load(ws, "train", [s.id for s in samples], regions.parse(weights))
-    pipe = load_pipeline(model_dir)
-    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-    stream = iter(data.BatchStream(ws, samples, 8, 32, seed=99, regions=boxes))
-    inside, outside = [], []
-    g = torch.Generator().manual_seed(0)
-    for _ in range(len(data.epoch_batches(samples, 8, 99, 0))):
-        _, pixels, shorts, _, maps = next(stream)
-        states, mask = pipe.encode_prompt(shorts)
-        hand = (maps > 1).expand(-1, 3, -1, -1)
-        for t in (100, 300, 500, 700):
-            noise = torch.randn(pixels.shape, generator=g)
-            timesteps = torch.full((len(shorts),), t)
-            pred = pipe.unet(noise_scheduler.add_noise(pixels, noise, timesteps), timesteps,
-                             encoder_hidden_states=states, encoder_attention_mask=mask).sample
-            error = (pred - noise_scheduler.get_velocity(pixels, noise, timesteps)) ** 2
-            inside.append(error[hand])
-            outside.append(error[~hand])
-    return torch.cat(inside).mean().item(), torch.cat(outside).mean().item()
+    return inside_outside(Workspace.open(dataset), load_pipeline(model_dir), regions.parse(weights))
 
 
 def test_region_weights_make_the_loss_in_hand_boxes_fall_faster(dataset, tmp_path, capsys):
@@ -239,3 +294,51 @@ def test_region_weights_on_a_dataset_without_captions_say_so_and_weigh_1(dataset
     warned = [line for line in capsys.readouterr().err.splitlines() if "no caption" in line]
     assert warned == ["W curate.train: region weights: 8 of 8 images have no caption (run `curate caption` first); "
                       "they weigh 1 everywhere"]
+
+
+def test_cached_encodings_are_read_by_a_second_run_with_the_same_loss(dataset, sd_base, tmp_path):
+    import json
+
+    copy = tmp_path / "ds"
+    shutil.copytree(dataset, copy)
+    args = ["--base", sd_base, "--steps", 3, "--batch-size", 4, "--learning-rate", 1e-3, "--checkpoint-every", 2]
+    results = []
+    for run, flags in (("first", ["--cache-encodings"]), ("second", ["--cache-encodings"]), ("uncached", [])):
+        assert curate("train", copy, "--out", tmp_path / run, *args, *flags) == 0
+        results.append(json.loads((tmp_path / run / "training.json").read_text())["result"])
+    first, second, uncached = results
+    files = sorted(p.name.split("-")[0] for p in (copy / "cache" / "train").iterdir())
+    assert files == ["latents", "text"]
+    assert first["encodings"]["latents"]["read"] == 0 and first["encodings"]["latents"]["computed"] > 0 and first["encodings"]["text"]["computed"] > 0
+    assert second["encodings"]["latents"]["computed"] == 0 and second["encodings"]["text"]["computed"] == 0
+    assert second["encodings"]["latents"]["read"] == first["encodings"]["latents"]["computed"]
+    assert first["final_loss"] == second["final_loss"] == uncached["final_loss"]  # cached or not, the same numbers
+    assert "encodings" not in uncached
+
+
+def test_bf16_and_gradient_checkpointing_train_on_cpu(dataset, tmp_path):
+    import json
+
+    def loss(name, *flags):
+        assert curate("train", dataset, "--out", tmp_path / name, "--steps", 2, "--checkpoint-every", 100, *flags) == 0
+        return json.loads((tmp_path / name / "training.json").read_text())["result"]["final_loss"]
+
+    plain = loss("plain")
+    assert loss("ckpt", "--gradient-checkpointing") == pytest.approx(plain, rel=1e-5)  # recomputed, same numbers
+    bf16 = loss("bf16", "--mixed-precision", "bf16")
+    assert bf16 != plain and bf16 == pytest.approx(plain, rel=0.1)  # lower precision, same training
+
+
+def test_gpu_options_that_cannot_run_here_say_so(dataset, tmp_path, capsys, monkeypatch):
+    cases = [(["--mixed-precision", "fp8"], "invalid choice")]
+    if not __import__("importlib").util.find_spec("bitsandbytes"):
+        cases.append((["--optimizer", "adamw8bit"], "needs bitsandbytes"))
+    for argv, needle in cases:
+        assert curate("train", dataset, "--out", tmp_path / "m", "--steps", 1, *argv) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, (argv, err)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as `accelerate launch --num_processes 2` sets it
+    assert curate("train", dataset, "--out", tmp_path / "m", "--steps", 1) == 2
+    err = capsys.readouterr().err
+    assert "one process" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()

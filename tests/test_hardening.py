@@ -19,6 +19,7 @@ import torch
 from curate import manifest, query
 from curate.errors import UserError
 from curate.workspace import Workspace
+from curate_model import checkpoint
 from tests.helpers import curate, ingest_corpus
 
 PICTURES = {"cv_baboon.jpg": "a baboon", "sk_coffee.jpg": "a cup of coffee", "sk_chelsea.jpg": "a cat",
@@ -150,32 +151,36 @@ class _Marker:
         return (open, (str(self.path), "w"))
 
 
-@pytest.mark.parametrize("form", ["torch.save", "pickle"])
-def test_a_crafted_checkpoint_is_refused_and_runs_nothing(trained, tmp_path, capsys, form):
+def test_a_pickle_in_a_checkpoints_place_runs_nothing(trained, tmp_path, capsys):
+    """Checkpoints are safetensors: a pickle named as one does not parse (damaged: the run falls
+    back to the one before it), and a torch pickle of the older format is refused unread."""
     ds, model = _copy(trained[0], tmp_path), _copy(trained[1], tmp_path, "model")
     marker = tmp_path / "MARKER"
     _Marker.path = marker
-    crafted = model / "checkpoints" / "step-9999999.pt"
-    if form == "torch.save":
-        torch.save({"step": 1, "unet": {}, "x": _Marker()}, crafted)
-    else:
-        crafted.write_bytes(pickle.dumps({"step": 1, "x": _Marker()}, protocol=2))  # torch's legacy format
+    crafted = model / "checkpoints" / "step-9999999.safetensors"
+    crafted.write_bytes(pickle.dumps({"step": 1, "x": _Marker()}, protocol=2))
+    capsys.readouterr()
+    assert curate("train", ds, "--out", model, "--steps", 3, "--resume") == 0
+    assert any("step-9999999.safetensors is damaged" in line for line in capsys.readouterr().err.splitlines())
     assert not marker.exists()
-    assert curate("train", ds, "--out", model, "--steps", 3, "--resume") == 2
+    for path in (model / "checkpoints").iterdir():
+        path.unlink()
+    torch.save({"step": 1, "unet": {}, "x": _Marker()}, model / "checkpoints" / "step-0000001.pt")
+    assert curate("train", ds, "--out", model, "--steps", 4, "--resume") == 2
     _one_line_error(capsys, "train", "not loaded")
     assert not marker.exists()
 
 
 def test_a_truncated_last_checkpoint_falls_back_to_the_one_before(trained, tmp_path, capsys):
     ds, model = _copy(trained[0], tmp_path), _copy(trained[1], tmp_path, "model")
-    first, last = sorted((model / "checkpoints").glob("step-*.pt"))
+    first, last = sorted((model / "checkpoints").glob("step-*.safetensors"))
     last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
     capsys.readouterr()
     assert curate("train", ds, "--out", model, "--steps", 2, "--resume") == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if "damaged" in line]
     assert len(warned) == 1 and last.name in warned[0]
     # resumed from step 1 and trained step 2 again: a new, whole step-2 checkpoint
-    state = torch.load(last, weights_only=True)
+    state = checkpoint.read(last)
     assert state["step"] == 2 and len(state["losses"]) == 2
     # with every checkpoint damaged: one line, exit 2
     for path in (first, last):
@@ -186,10 +191,11 @@ def test_a_truncated_last_checkpoint_falls_back_to_the_one_before(trained, tmp_p
 
 def test_a_checkpoint_without_the_shard_fingerprint_is_refused(trained, tmp_path, capsys):
     ds, model = _copy(trained[0], tmp_path), _copy(trained[1], tmp_path, "model")
-    last = sorted((model / "checkpoints").glob("step-*.pt"))[-1]
-    state = torch.load(last, weights_only=True)
+    last = sorted((model / "checkpoints").glob("step-*.safetensors"))[-1]
+    state = checkpoint.read(last)
     del state["shards_fingerprint"]
-    torch.save(state, last)
+    last.unlink()
+    checkpoint.save(model, state)
     assert curate("train", ds, "--out", model, "--steps", 3, "--resume") == 2
     _one_line_error(capsys, "train", "does not record the shard set")
 
@@ -244,7 +250,7 @@ def test_shard_is_refused_while_train_runs(dataset, tmp_path, capsys):
     proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not list((out / "checkpoints").glob("step-*.pt")):  # in its training loop
+        while not list((out / "checkpoints").glob("step-*.safetensors")):  # in its training loop
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         plan = (ws.shards / "train" / "plan.json").read_text()

@@ -161,7 +161,7 @@ def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_train_command(dataset, killed, "--steps", 1000, *args))
     deadline = time.monotonic() + 300
-    while not list((killed / "checkpoints").glob("step-*.pt")):
+    while not list((killed / "checkpoints").glob("step-*.safetensors")):
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)

@@ -72,7 +72,7 @@ def test_resume_continues_and_overwrite_replaces(dataset, model, tmp_path, capsy
     assert '"steps": 3' in capsys.readouterr().out
     assert curate("train", dataset, "--out", copy, *TRAIN, "--overwrite") == 0
     assert '"steps": 2' in capsys.readouterr().out
-    assert sorted(p.name for p in (copy / "checkpoints").iterdir()) == ["step-0000001.pt", "step-0000002.pt"]
+    assert sorted(p.name for p in (copy / "checkpoints").iterdir()) == ["step-0000001.safetensors", "step-0000002.safetensors"]
 
 
 def _samples(folder) -> list[dict]:

@@ -83,29 +83,59 @@ def clip_tokenizer(out: Path):
     return CLIPTokenizer(str(out / "vocab.json"), str(out / "merges.txt"), model_max_length=16)
 
 
-def stable_diffusion(out: Path) -> Path:
-    """A random-weight Stable Diffusion 1.x-shaped folder (UNet, VAE, CLIP text encoder,
-    tokenizer, DDIM scheduler at epsilon prediction), saved as `StableDiffusionPipeline` saves one."""
+def _sd_parts(tokenizer, cross_attention_dim: int, projection_dim: int | None = None, **unet):
+    """A tiny UNet, VAE and CLIP text encoder of the widths diffusers' own pipeline tests use."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig
 
-    tokenizer = clip_tokenizer(out.with_name(out.name + "-tokenizer"))
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4,
-                                out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-                                attention_head_dim=8, norm_num_groups=32)
+    unet = UNet2DConditionModel(**{"block_out_channels": (32, 64), "layers_per_block": 1, "sample_size": 16,
+                                   "in_channels": 4, "out_channels": 4, "attention_head_dim": 8, "norm_num_groups": 32,
+                                   "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+                                   "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+                                   "cross_attention_dim": cross_attention_dim, **unet})
     vae = AutoencoderKL(block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
                         up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=32,
                         sample_size=32)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                                        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=16,
-                                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                                        pad_token_id=tokenizer.pad_token_id))
+    text = CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                          num_attention_heads=4, max_position_embeddings=16, bos_token_id=tokenizer.bos_token_id,
+                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                          **({"projection_dim": projection_dim} if projection_dim else {}))
+    return unet, vae, text
+
+
+def stable_diffusion(out: Path) -> Path:
+    """A random-weight Stable Diffusion 1.x-shaped folder (UNet, VAE, CLIP text encoder,
+    tokenizer, DDIM scheduler at epsilon prediction), saved as `StableDiffusionPipeline` saves one."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextModel
+
+    tokenizer = clip_tokenizer(out.with_name(out.name + "-tokenizer"))
+    unet, vae, text = _sd_parts(tokenizer, 32)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False, steps_offset=1)
-    StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text, tokenizer=tokenizer, scheduler=scheduler,
-                            safety_checker=None, feature_extractor=None,
+    StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=CLIPTextModel(text), tokenizer=tokenizer,
+                            scheduler=scheduler, safety_checker=None, feature_extractor=None,
                             requires_safety_checker=False).save_pretrained(out)
+    return out
+
+
+def stable_diffusion_xl(out: Path) -> Path:
+    """A random-weight SDXL-shaped folder, as diffusers' SDXL pipeline tests build one: a UNet
+    with `text_time` added conditioning (the second encoder's pooled projection and six size and
+    crop ids), CLIPTextModel + CLIPTextModelWithProjection whose token states are concatenated
+    (cross-attention 32 + 32), two tokenizers, an Euler scheduler at epsilon prediction."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    tokenizer = clip_tokenizer(out.with_name(out.name + "-tokenizer"))
+    unet, vae, text = _sd_parts(tokenizer, 64, projection_dim=32, addition_embed_type="text_time",
+                                addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32,
+                                use_linear_projection=True)
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       steps_offset=1, timestep_spacing="leading")
+    StableDiffusionXLPipeline(unet=unet, vae=vae, text_encoder=CLIPTextModel(text), tokenizer=tokenizer,
+                              text_encoder_2=CLIPTextModelWithProjection(text), tokenizer_2=tokenizer,
+                              scheduler=scheduler).save_pretrained(out)
     return out
