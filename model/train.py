@@ -17,7 +17,6 @@ curate_model.presets) put 5 of 8 samples nearest their own image after 600 steps
 import dataclasses
 import json
 import logging
-import os
 import shutil
 import time
 from pathlib import Path
