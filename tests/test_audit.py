@@ -186,3 +186,10 @@ def test_report_shows_its_images_in_chromium(dataset, samples, tmp_path):
     print("saturated pixels with images:", colourful(shown), "without:", colourful(blank))
     assert colourful(shown) > 20 * max(1, colourful(blank)) and colourful(shown) > 50_000
     shutil.copy(tmp_path / "report.png", samples / "report.png")  # kept beside the report
+
+
+def test_bench_audits_a_synthetic_index_whose_ids_are_its_bytes_hashes():
+    from curate.audit.bench import bench  # the audit checks stored bytes against their ids, so must the bench
+
+    (result,) = bench(sizes=(2_000,), samples=8, rounds=1)
+    assert result["n"] == 2_000 and result["samples_per_s"] > 0 and result["embed_only_per_s"] > 0

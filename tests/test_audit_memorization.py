@@ -110,10 +110,9 @@ def test_audit_catches_the_memorised_duplicates(audited):
         "text_noise_singles": sorted(round(r["text_noise"], 1) for r in singles),
     }
     print(json.dumps(figures, indent=1))
-    # The goal is >= 0.9; measured 11 of 16 (2026-12-01; 10 with the old cosine floor
-    # of 0.4): the misses sit at tiled L2 0.19-0.22, coarse 0.19-0.21, just past both
-    # thresholds. This holds the measured level.
-    assert figures["detection_rate"] >= 0.5 and not wrong_image, figures
+    # Measured 16 of 16 (2026-12-01) since guidance stops above t = 500 (11 of 16 before: guided
+    # high-noise steps drew the lake's sky cyan, tiled L2 0.19-0.22); the floor leaves a margin.
+    assert figures["detection_rate"] >= 0.8 and not wrong_image, figures
     assert figures["flag_rate_single_images_memorised_model"] <= 0.05, figures
     assert figures["flag_rate_deduped_model"] == 0, figures
     assert all(size >= COPIES for size in figures["cluster_size_of_caught"]), figures

@@ -154,6 +154,19 @@ def test_low_frequency_guidance_leaves_pixel_scale_differences_unamplified():
     assert torch.allclose(pooled, cond + 2.0 * shift, atol=1e-5)  # the checkerboard is not amplified
 
 
+def test_guidance_acts_only_up_to_guidance_until(short_model):
+    pipe = load_pipeline(short_model)
+
+    def draw(**kw):
+        return pipe(PICTURES["sk_coffee.jpg"], num_inference_steps=6, generator=torch.Generator().manual_seed(0),
+                    output_type="latent", **kw).images
+
+    unguided = draw(guidance_scale=1.0, guidance_until=1.0)  # one batch of two: float sums differ a little
+    assert (draw(guidance_scale=3.0, guidance_until=0.0) - unguided).abs().max() < 5e-3
+    everywhere, default = draw(guidance_scale=3.0, guidance_until=1.0), draw(guidance_scale=3.0)
+    assert (default - everywhere).abs().max() > 0.05 and (default - unguided).abs().max() > 0.05
+
+
 def test_killed_then_resumed_matches_an_uninterrupted_run(dataset, tmp_path):
     args = ["--checkpoint-every", 4, "--seed", 7]
     subprocess.run(_train_command(dataset, tmp_path / "straight", "--steps", 12, *args), check=True)

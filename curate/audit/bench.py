@@ -3,12 +3,16 @@
 The index, its id map and the images and duplicates manifests are full size, with synthetic
 vectors (curate/dedupe/bench_semantic.py: topics, duplicate groups). Every row has its own stored
 image in raw shards of 1,000, as ingest lays them out, cycling through 1,000 real corpus images
-at 128 px (the bytes repeat; an audit reads only the k neighbours of each sample). The samples are real corpus images at 32 px (the tiny model's size), embedded with
-the real default embedder. Timed: the whole `audit()` call (index load, sample embedding,
+at 128 px; each row's bytes end with its row number after the JPEG's end marker (decoders ignore
+it), so every row has bytes of its own and its id is their sha256, as ingest writes it (an audit
+reads only the k neighbours of each sample, and checks their bytes against their ids). The
+samples are real corpus images at 32 px (the tiny model's size), embedded with the real default
+embedder. Timed: the whole `audit()` call (index load, sample embedding,
 search, pixel reads, tiled L2, cluster sizes, manifest and report), against embedding the
 same samples alone, its floor.
 """
 
+import hashlib
 import io
 import shutil
 import statistics
@@ -48,20 +52,24 @@ def _encoded(images: list[Image.Image]) -> list[bytes]:
     return out
 
 
-def _raw_shards(ws: Workspace, n: int, blobs: list[bytes]) -> None:
+def _raw_shards(ws: Workspace, n: int, blobs: list[bytes]) -> list[str]:
+    """The raw shards, and the id (sha256) of each row's stored bytes."""
+    ids = []
     for s0 in range(0, n, SHARD_SIZE):
         with tarfile.open(ws.raw / f"{s0 // SHARD_SIZE:05d}.tar", "w") as tf:
             for i in range(s0, min(n, s0 + SHARD_SIZE)):
+                data = blobs[i % DISTINCT] + i.to_bytes(8, "big")
+                ids.append(hashlib.sha256(data).hexdigest())
                 info = tarfile.TarInfo(f"{i:09d}.jpg")
-                info.size = len(blobs[i % DISTINCT])
-                tf.addfile(info, io.BytesIO(blobs[i % DISTINCT]))
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    return ids
 
 
 def build(root: Path, n: int, blobs: list[bytes]) -> Workspace:
     ws = Workspace.create(root)
-    _raw_shards(ws, n, blobs)
+    ids = _raw_shards(ws, n, blobs)
     vectors, groups = synthetic(n)
-    ids = [f"{i:064x}" for i in range(n)]
     for p0 in range(0, n, PARTITION_ROWS):
         part = f"{p0 // PARTITION_ROWS:05d}"
         rows = range(p0, min(n, p0 + PARTITION_ROWS))
