@@ -16,8 +16,8 @@ from tqdm import tqdm
 QUIET = False
 LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is not a terminal
 LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
-# Third-party loggers that speak at INFO about their own machinery (Dask's cluster start-up, for one).
 CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal cursor and erase sequences
+# Third-party loggers that speak at INFO about their own machinery (Dask's cluster start-up, for one).
 CHATTY = ("distributed", "asyncio", "fsspec", "faiss.loader")
 
 

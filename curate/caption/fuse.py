@@ -61,7 +61,6 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
     """Objects counted by class; returns the indices of person boxes taken as animals."""
     groups: dict[str, list[tuple]] = {}
     animals = set()
-    whole = imagenet.labels(seen.label_probs) if seen.label_probs is not None else []
     for i, d in enumerate(seen.detections):
         probs = seen.crop_probs.get(i)
         if d.name == "person":
@@ -86,7 +85,7 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
         f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
                                scores=[round(d.score, 3) for d, _ in members], fine=fine))
     if seen.label_probs is not None:
-        f.labels = whole + _held(seen, animals)
+        f.labels = imagenet.labels(seen.label_probs) + _held(seen, animals)
     return animals
 
 
@@ -202,9 +201,10 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
             # pose on a guitar or a coat than a person, unless a face shows in it
             f.uncertain.append(f"a pose outside every person box at {body.box}, with no face: not counted")
             continue
-        beast = next((d.name for d in seen.object_boxes if d.name in LIKE_PEOPLE and iou(body.box, d.box) > NEAR_DUPLICATE),
-                     None) or _animal_at(f, body.box)
-        if i is None and beast is not None:
+        beast = None if i is not None else next(
+            (d.name for d in seen.object_boxes if d.name in LIKE_PEOPLE and iou(body.box, d.box) > NEAR_DUPLICATE),
+            None) or _animal_at(f, body.box)
+        if beast is not None:
             # mediapipe fits a body to any upright figure or face: a cartoon monkey, a teddy bear, a calf
             f.uncertain.append(f"a pose at {body.box} on the detector's {beast}: not counted as a person")
             continue

@@ -109,7 +109,7 @@ def labels(probs: np.ndarray) -> list[Label]:
     for n, p in _by_noun(probs, top, kind_of)[:1]:
         if p >= GROUP_SCORE and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
             found.append(Label(kind_of(n), round(p, 3), "imagenet", n.coco, n.kind, ""))
-    animal = float(probs[_animals()].sum())
+    animal = float(probs[_where("kind", "animal")].sum())
     if not found and animal >= KIND_SCORE:
         # the head is sure it sees an animal and unsure which (a moose, a caterpillar, a drawn horse)
         found.append(Label("animal", round(animal, 3), "imagenet", "", "animal", ""))
@@ -117,14 +117,14 @@ def labels(probs: np.ndarray) -> list[Label]:
 
 
 @functools.cache
-def _animals() -> np.ndarray:
-    return np.array([i for i, n in enumerate(nouns()) if n.kind == "animal"], dtype=np.int64)
+def _where(field: str, value: str) -> np.ndarray:
+    """The indices of the ImageNet classes whose `field` ('coco', 'kind') is `value`."""
+    return np.array([i for i, n in enumerate(nouns()) if getattr(n, field) == value], dtype=np.int64)
 
 
-@functools.cache
 def _members(coco: str) -> np.ndarray:
     """The indices of the ImageNet classes of COCO class `coco`."""
-    return np.array([i for i, n in enumerate(nouns()) if n.coco == coco], dtype=np.int64)
+    return _where("coco", coco)
 
 
 def family(probs: np.ndarray, coco: str) -> float:
