@@ -303,8 +303,10 @@ def test_labelled_caption_set_floor():
     r = evaluate()
     s, invented = r["subjects"], r["invented"]
     print(s, invented, r["medium"], r["crowds"])
-    assert s["named"] / s["total"] >= 0.57 and s["counts_right"] / s["countable"] >= 0.52
-    assert invented["objects"] <= 8 and invented["people"] <= 1 and invented["hands"] == 0
+    # counts are over every countable subject (87), read from the objects or, for a subject only
+    # a whole-image label names, the one its "a" states
+    assert s["named"] / s["total"] >= 0.58 and s["counts_right"] / s["countable"] >= 0.5
+    assert invented["objects"] <= 6 and invented["people"] <= 1 and invented["hands"] == 0
     assert r["medium"]["right"] >= 80
 
 

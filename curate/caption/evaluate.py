@@ -35,14 +35,19 @@ def coco_of(subject: str) -> str | None:
 
 
 def counted(subject: str, row: dict) -> int | None:
-    """How many of the subject the detectors counted (None where they name no such class)."""
+    """How many of the subject the detectors counted: the people count for people, else the
+    count of the object whose class, fine name or group is the subject (a 'great grey owl' is
+    an owl, a 'hen' a bird); else 1 where a whole-image label names it ("a photo of a cheetah"
+    says one), and 0 where nothing does."""
     cls = coco_of(subject)
     if cls == "person":
         return row["people"]
+    s = subject.lower()
     for thing in row["caption"]["objects"]:
-        if thing["name"] == cls or (thing["fine"] or "").lower() == subject.lower():
+        fine = (thing["fine"] or "").lower()
+        if (cls and thing["name"] == cls) or s in _words(fine) | _words(thing["name"]) or s in _kinds(fine):
             return thing["count"]
-    return 0 if cls else None
+    return int(named(subject, row))
 
 
 def _words(name: str | None) -> set[str]:
@@ -71,16 +76,19 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
                             | {k for s in item["subjects"] for k in _kinds(s["name"])})
         if item.get("people"):
             expected_classes.add("person")
-        misses = []
+        misses, miscounts = [], []
         for s in item["subjects"]:
             subjects["total"] += 1
             if named(s["name"], row):
                 subjects["named"] += 1
             else:
                 misses.append(s["name"])
-            if s.get("countable") and s.get("count") is not None and coco_of(s["name"]):
+            if s.get("countable") and s.get("count") is not None:
                 subjects["countable"] += 1
-                subjects["counts_right"] += counted(s["name"], row) == s["count"]
+                found = counted(s["name"], row)
+                subjects["counts_right"] += found == s["count"]
+                if found != s["count"]:
+                    miscounts.append((s["name"], s["count"], found))
         extra = [t["name"] for t in row["caption"]["objects"]
                  if not (_words(t["name"]) | _words(t["fine"])) & expected_classes]
         invented["objects"] += len(extra)
@@ -93,7 +101,7 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
         if item.get("medium"):
             media["total"] += 1
             media["right"] += row["caption"]["medium"] == item["medium"]
-        per_image.append({"file": item["file"], "short": row["short"], "missed": misses, "invented": extra,
+        per_image.append({"file": item["file"], "short": row["short"], "missed": misses, "miscounted": miscounts, "invented": extra,
                           "people": (people, row["people"])})
     return {"images": len(labels), "subjects": subjects, "invented": invented, "crowds": crowd, "medium": media,
             "per_image": per_image}
@@ -103,7 +111,8 @@ def main(argv=None) -> None:
     folder = Path((argv or sys.argv[1:] or [DEFAULT])[0])
     r = evaluate(folder)
     for p in r["per_image"]:
-        flags = (f" MISSED {p['missed']}" if p["missed"] else "") + (f" INVENTED {p['invented']}" if p["invented"] else "")
+        flags = "".join(f" {word} {p[key]}" for word, key in (("MISSED", "missed"), ("COUNTED (name, expected, found)", "miscounted"),
+                                                                ("INVENTED", "invented")) if p[key])
         print(f"{p['file']}: {p['short']}{flags} people expected/found {p['people']}")
     s, inv = r["subjects"], r["invented"]
     print(f"\nsubjects named: {s['named']}/{s['total']} ({s['named'] / max(1, s['total']):.0%}); "

@@ -137,7 +137,11 @@ def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detectio
         f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) in a drawing, which the image "
                            f"classifier does not see in it: not counted")
         return None
-    other = imagenet.crop_other(probs, d.name)
+    # an animal the head gives almost nothing (a gorilla's 'bear' box) may be renamed on a lead,
+    # but not one of a group the detector is sure of (a horse among horses, a 'Saluki' to the head)
+    alone = d.name in ANIMALS and not any(o.name == d.name and o is not d and o.score >= COUNT_SCORE
+                                          for o in seen.detections)
+    other = imagenet.crop_other(probs, d.name, lead=alone)
     # no renaming against the whole image: in a herd of bison a dim calf's crop is a 'spaniel'
     herd = seen.label_probs is not None and imagenet.family(seen.label_probs, d.name) >= imagenet.OTHER_SCORE
     if other and not herd and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
