@@ -295,7 +295,7 @@ def test_captions_sheet_shows_object_boxes_in_chromium(tmp_path):
 
 @pytest.mark.slow
 def test_labelled_caption_set_floor():
-    """The labelled set of tests/data/caption_labels (91 registry images, expected subjects
+    """The labelled set of tests/data/caption_labels (133 registry images, expected subjects
     and counts written by looking). The issue's goals (>= 90% named, >= 80% counts, 0 invented)
     are not met yet; this holds the measured level so that no change goes below it."""
     from curate.caption.evaluate import evaluate
@@ -303,11 +303,11 @@ def test_labelled_caption_set_floor():
     r = evaluate()
     s, invented = r["subjects"], r["invented"]
     print(s, invented, r["medium"], r["crowds"])
-    # counts are over every countable subject (87), read from the objects or, for a subject only
-    # a whole-image label names, the one its "a" states
-    assert s["named"] / s["total"] >= 0.58 and s["counts_right"] / s["countable"] >= 0.5
-    assert invented["objects"] <= 6 and invented["people"] <= 1 and invented["hands"] == 0
-    assert r["medium"]["right"] >= 80
+    # counts are over every countable subject, read from the objects or, for a subject only a
+    # whole-image label names, the one its "a" states; wrong labels in `short` count as invented
+    assert s["named"] / s["total"] >= 0.56 and s["counts_right"] / s["countable"] >= 0.47
+    assert invented["objects"] <= 6 and invented["labels"] <= 15 and invented["people"] <= 2
+    assert invented["hands"] == 0 and r["medium"]["right"] >= 120
 
 
 def _sign(text: str, mirrored: bool) -> bytes:

@@ -40,7 +40,7 @@ NOUNS = {
     "maillot tank suit": "swimsuit", "jean": "jeans", "sunglass": "sunglasses", "web site": "web page",
     "daisy": "daisy", "Madagascar cat": "ring-tailed lemur", "ice bear": "polar bear", "ballplayer": "baseball player", "groom": "bridegroom", "crane": "crane",
     "hip": "rose hip", "ear": "ear of corn", "corn": "corn", "agaric": "mushroom", "bolete": "mushroom",
-    "American egret": "egret", "little blue heron": "heron", "water ouzel": "dipper", "kite": "kite (bird)",
+    "American egret": "egret", "little blue heron": "heron", "water ouzel": "dipper", "kite": "bird of prey",
     "monitor": "computer monitor", "screen": "screen", "television": "television", "desktop computer": "computer",
     "hand-held computer": "handheld computer", "iPod": "music player", "soup bowl": "bowl", "mixing bowl": "bowl",
     "coffee mug": "mug", "espresso": "espresso", "analog clock": "clock", "wall clock": "clock",

@@ -23,7 +23,7 @@ SAY = {"tv": "television", "dining table": "table", "sports ball": "ball", "cell
 PLURALS = {"person": "people", "sheep": "sheep", "mouse": "mice", "knife": "knives", "fish": "fish",
            "pair of skis": "pairs of skis", "bus": "buses", "glass": "glasses", "couch": "couches",
            "bench": "benches", "sandwich": "sandwiches", "box": "boxes", "dish": "dishes", "goose": "geese",
-           "deer": "deer", "ox": "oxen", "child": "children", "man": "men", "woman": "women"}
+           "deer": "deer", "ox": "oxen", "bird of prey": "birds of prey", "child": "children", "man": "men", "woman": "women"}
 
 
 def plural(noun: str) -> str:

@@ -27,6 +27,7 @@ REJECTED = 0.02
 NOT_MINE = 0.1           # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 PART_OF = 0.6            # an animal box this much inside surer boxes of other animals is part of them
+FILLS = 0.4             # an animal box this share of the picture is the picture's subject
 HELD_SCORE = 0.5         # a person crop the head gives this much to one object holds it (a violin, a tripod)
 ANIMALS = {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 LIKE_PEOPLE = ANIMALS | {"teddy bear"}  # a pose on one of these boxes is the animal's
@@ -154,11 +155,27 @@ def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detectio
                            f"({p:.2f}): named so")
         renamed = Detection(imagenet.kind_of(other[0]), d.box, d.score)
         return renamed, noun if noun != renamed.name else None, True
+    whole = _whole_animal(d, mine, f, seen)
+    if whole is not None:
+        f.uncertain.append(f"the detector's {d.name} at {d.box} ({d.score:.2f}) fills the picture, which the image "
+                           f"classifier calls {whole.name} ({whole.score:.2f}) and the crop not a {d.name}: named so")
+        return Detection(whole.coco or whole.group or whole.name, d.box, d.score), whole.name, True
     if d.score < SURE_BOX and imagenet.knows(d.name) and mine < REJECTED:
         f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}) that the image classifier does not "
                            "see in it: not counted")
         return None
     return d, imagenet.crop_name(probs, d.name), False
+
+
+def _whole_animal(d: Detection, mine: float, f: Facts, seen: Seen) -> Label | None:
+    """The whole image's animal label, for an animal box that fills most of the picture and whose
+    crop the head gives its class under NOT_MINE (a 'bird' box on an angelfish, in a picture the
+    head calls a fish)."""
+    if d.name not in ANIMALS or not imagenet.knows(d.name) or mine >= NOT_MINE or seen.label_probs is None \
+            or area(d.box) < FILLS * f.width * f.height:
+        return None
+    return next((lb for lb in imagenet.labels(seen.label_probs)
+                 if lb.kind == "animal" and lb.name != "animal" and d.name not in (lb.coco, lb.group)), None)
 
 
 def _has_face(seen: Seen, box) -> bool:
@@ -200,9 +217,9 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
         if body is None:
             f.uncertain.append(f"person {len(persons)}: no pose found in the box {d.box} (arms and hands not searched)")
     for body, i in seen.bodies:
-        if i is None and boxes and not art and not _has_face(seen, body.box):
-            # the detector found people and missed this one: in a photo that is more often a
-            # pose on a guitar or a coat than a person, unless a face shows in it
+        if i is None and not art and not _has_face(seen, body.box):
+            # a pose the detector has no person box for: in a photo that is more often a pose on a
+            # guitar, a coat or a pair of pliers than a person, unless a face shows in it
             f.uncertain.append(f"a pose outside every person box at {body.box}, with no face: not counted")
             continue
         beast = None if i is not None else next(
