@@ -261,7 +261,8 @@ def _people(seen: Seen, f: Facts, animals: set[int]) -> list:
 def _animal_at(f: Facts, box) -> str | None:
     """The counted animal whose box holds this box's centre (a face or a pose with no person
     box there is the animal's)."""
-    return next((t.name for t in f.objects if t.name in ANIMALS for b in t.boxes if inside(_centre(box), b)), None)
+    return next((t.name for t in f.objects if t.name in ANIMALS or imagenet.is_animal(t.name)
+                 for b in t.boxes if inside(_centre(box), b)), None)
 
 
 def _centre(box) -> tuple[float, float]:

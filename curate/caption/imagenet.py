@@ -141,6 +141,12 @@ def knows(coco: str) -> bool:
     return _members(coco).size > 0
 
 
+@functools.cache
+def is_animal(name: str) -> bool:
+    """Whether a box renamed by the head (kind_of: 'monkey', 'crustacean', 'meerkat') is an animal."""
+    return any(n.kind == "animal" and name in (n.noun, n.group, n.coco) for n in nouns())
+
+
 def crop_other(probs: np.ndarray, coco: str, lead: bool = False) -> tuple[Noun, float] | None:
     """The crop's likeliest kind of subject (classes added up by kind_of) where it is not `coco`
     and holds OTHER_SCORE; with `lead`, also an animal at LEAD_SCORE and LEAD times what the head
