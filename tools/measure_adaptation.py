@@ -2,10 +2,13 @@
 
 concept: the tiny model trained on eight corpus photos ("a photo of a {name}"), none of them
 the held-out subject (a man holding a chessboard, eight calibration photos of him); then a LoRA
-on the held-out photos only. Samples of every prompt (4 seeds) from the base and from base +
-LoRA: how much nearer the held-out prompt's samples come to its photos (tiled L2 to the nearest
-of them, curate.audit.tiles at 32 px), and how much the other prompts' samples move (tiled L2
-between the two samples of a seed; and to their own photo, before and after).
+on the held-out photos only. Samples of every prompt (8 seeds) from the base and from base +
+LoRA, compared with the photos as the model sees them (32 px): the cosine of the project's image
+embedding (efficientnet-lite0) to the most similar of the prompt's own photos, whole-image RMS and
+tiled L2 (curate.audit.tiles) to the nearest; how far each seed's sample moved; and how often a
+held-out sample is nearer one of his photos than any other. Mean, std and range over seeds.
+Training runs are kept under ROOT by their settings, so a rerun with another LoRA setting reuses
+the base.
 
 regions: ten photos and drawings of people in which `curate caption --detectors people,hands`
 finds hands (40 corpus pictures of people tried; its hand recall is low), captioned by it;
@@ -13,7 +16,7 @@ the tiny model trained with and without `--region-weights hands=W`, continued wi
 stage by stage, and after each stage the v error inside and outside the hand boxes
 (curate_model.region_loss, fixed noise and timesteps): both curves.
 
-    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --base-steps 800 --lora-steps 300
+    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --base-steps 1500 --lora-steps 400 --seeds 8
     PYTHONPATH=. python tools/measure_adaptation.py regions /tmp/regions --steps 600 --every 100
 """
 
@@ -106,13 +109,13 @@ def leave_one_out(refs) -> dict:
     return {k: [row[k][0] for row in rows] for k in rows[0]}
 
 
-def concept(root: Path, base_steps: int, lora_steps: int, rank: int, seeds) -> dict:
+def concept(root: Path, base_steps: int, lora_steps: int, rank: int, lora_lr: float, seeds) -> dict:
     base_ds = dataset(root / "base-ds", {n: TEMPLATE.format(s) for n, s in BASE.items()})
     concept_ds = dataset(root / "concept-ds", {n: TEMPLATE.format(CONCEPT) for n in CONCEPT_IMAGES})
-    model, adapter = root / "base", root / "lora"
+    model, adapter = root / f"base-{base_steps}", root / f"lora-{base_steps}-r{rank}-lr{lora_lr:g}-{lora_steps}"
     curate("train", base_ds, "--out", model, "--steps", base_steps, "--checkpoint-every", base_steps)
     curate("train", concept_ds, "--out", adapter, "--base", model, "--lora", rank, "--steps", lora_steps,
-           "--learning-rate", 1e-3, "--checkpoint-every", lora_steps)
+           "--learning-rate", lora_lr, "--checkpoint-every", lora_steps)
     embedder = embedders.load(embedders.DEFAULT, threads=torch.get_num_threads())
 
     def encode(images: list[Image.Image]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -142,7 +145,8 @@ def concept(root: Path, base_steps: int, lora_steps: int, rank: int, seeds) -> d
     reference = {name: {k: spread(v) for k, v in d.items()} for name, d in reference.items()}
     mean_of_means = {k: round(float(np.mean([r[k]["mean"] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
     return {"held_out": held_out, "others_mean": mean_of_means, "others": rows, "reference": reference,
-            "settings": {"base_steps": base_steps, "lora_steps": lora_steps, "rank": rank, "seeds": list(seeds),
+            "settings": {"base_steps": base_steps, "lora_steps": lora_steps, "rank": rank, "lora_learning_rate": lora_lr,
+                         "seeds": list(seeds),
                          "threads": torch.get_num_threads(),
                          "metrics": "tiled L2 (curate.audit.tiles) and RMS at 32 px (lower is nearer), cosine of "
                                     f"{embedders.DEFAULT} vectors (higher is nearer), each sample to the nearest "
@@ -178,9 +182,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["concept", "regions"])
     parser.add_argument("root", type=Path)
-    parser.add_argument("--base-steps", type=int, default=800)
-    parser.add_argument("--lora-steps", type=int, default=300)
+    parser.add_argument("--base-steps", type=int, default=1500)
+    parser.add_argument("--lora-steps", type=int, default=400)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--lora-learning-rate", type=float, default=3e-4)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--weight", type=float, default=3.0)
@@ -190,7 +195,8 @@ if __name__ == "__main__":
     torch.set_num_threads(args.threads)
     args.root.mkdir(parents=True, exist_ok=True)
     if args.what == "concept":
-        result = concept(args.root, args.base_steps, args.lora_steps, args.rank, range(args.seeds))
+        result = concept(args.root, args.base_steps, args.lora_steps, args.rank, args.lora_learning_rate,
+                         range(args.seeds))
     else:
         result = region_curves(args.root, args.steps, args.every, args.weight)
     print(json.dumps(result, indent=1))
