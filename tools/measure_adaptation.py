@@ -16,7 +16,7 @@ the tiny model trained with and without `--region-weights hands=W`, continued wi
 stage by stage, and after each stage the v error inside and outside the hand boxes
 (curate_model.region_loss, fixed noise and timesteps): both curves.
 
-    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --base-steps 1500 --lora-steps 400 --seeds 8
+    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --lora-steps 1200 --lora-learning-rate 1e-3 --prior
     PYTHONPATH=. python tools/measure_adaptation.py regions /tmp/regions --steps 600 --every 100
 """
 
@@ -109,10 +109,15 @@ def leave_one_out(refs) -> dict:
     return {k: [row[k][0] for row in rows] for k in rows[0]}
 
 
-def concept(root: Path, base_steps: int, lora_steps: int, rank: int, lora_lr: float, seeds) -> dict:
-    base_ds = dataset(root / "base-ds", {n: TEMPLATE.format(s) for n, s in BASE.items()})
-    concept_ds = dataset(root / "concept-ds", {n: TEMPLATE.format(CONCEPT) for n in CONCEPT_IMAGES})
-    model, adapter = root / f"base-{base_steps}", root / f"lora-{base_steps}-r{rank}-lr{lora_lr:g}-{lora_steps}"
+def concept(root: Path, base_steps: int, lora_steps: int, rank: int, lora_lr: float, prior: bool, seeds) -> dict:
+    base_captions = {n: TEMPLATE.format(s) for n, s in BASE.items()}
+    base_ds = dataset(root / "base-ds", base_captions)
+    his = {n: TEMPLATE.format(CONCEPT) for n in CONCEPT_IMAGES}
+    # prior: the base's photos join his as regularization images (DreamBooth's prior preservation,
+    # kohya's reg images), so the adapters learn him without redrawing every other prompt
+    concept_ds = dataset(root / ("concept-prior-ds" if prior else "concept-ds"), his | (base_captions if prior else {}))
+    model = root / f"base-{base_steps}"
+    adapter = root / f"lora-{base_steps}-r{rank}-lr{lora_lr:g}-{lora_steps}{'-prior' if prior else ''}"
     curate("train", base_ds, "--out", model, "--steps", base_steps, "--checkpoint-every", base_steps)
     curate("train", concept_ds, "--out", adapter, "--base", model, "--lora", rank, "--steps", lora_steps,
            "--learning-rate", lora_lr, "--checkpoint-every", lora_steps)
@@ -146,6 +151,7 @@ def concept(root: Path, base_steps: int, lora_steps: int, rank: int, lora_lr: fl
     mean_of_means = {k: round(float(np.mean([r[k]["mean"] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
     return {"held_out": held_out, "others_mean": mean_of_means, "others": rows, "reference": reference,
             "settings": {"base_steps": base_steps, "lora_steps": lora_steps, "rank": rank, "lora_learning_rate": lora_lr,
+                         "lora_images": "his 8 photos" + (" and the base's 8 (prior preservation)" if prior else ""),
                          "seeds": list(seeds),
                          "threads": torch.get_num_threads(),
                          "metrics": "tiled L2 (curate.audit.tiles) and RMS at 32 px (lower is nearer), cosine of "
@@ -186,16 +192,19 @@ if __name__ == "__main__":
     parser.add_argument("--lora-steps", type=int, default=400)
     parser.add_argument("--rank", type=int, default=8)
     parser.add_argument("--lora-learning-rate", type=float, default=3e-4)
+    parser.add_argument("--prior", action="store_true", help="concept: the LoRA also trains on the base's photos")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--weight", type=float, default=3.0)
     parser.add_argument("--seeds", type=int, default=8, help="concept: sample seeds per prompt")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (the machine's cores)")
+    # 1, not the 2 cores: on the shared machine at load 6-8, two OpenMP threads waited on each other
+    # at every op (a LoRA step 5 s instead of 0.3 s with one thread)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.root.mkdir(parents=True, exist_ok=True)
     if args.what == "concept":
-        result = concept(args.root, args.base_steps, args.lora_steps, args.rank, args.lora_learning_rate,
+        result = concept(args.root, args.base_steps, args.lora_steps, args.rank, args.lora_learning_rate, args.prior,
                          range(args.seeds))
     else:
         result = region_curves(args.root, args.steps, args.every, args.weight)
