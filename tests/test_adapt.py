@@ -157,12 +157,16 @@ def test_lora_on_sd_base_loads_with_load_lora_weights_and_follows_kohya_keys(dat
 
 @needs_peft
 def test_lora_on_the_bundled_model_and_sample_with_it(dataset, tmp_path, capsys):
+    from safetensors.torch import load_file
+
     from curate_model.sample import load_pipeline
 
     bundled, adapter = tmp_path / "bundled", tmp_path / "lora"
     assert curate("train", dataset, "--out", bundled, "--steps", 2) == 0
     assert curate("train", dataset, "--out", adapter, "--base", bundled, "--lora", 2, "--steps", 3,
                   "--learning-rate", 1e-2) == 0
+    adapted = {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in load_file(adapter / lora.WEIGHTS)}
+    assert {"to_q", "conv1", "conv2", "time_emb_proj"} <= adapted  # its attention alone cannot draw a new subject
     latents = {}
     for scale in (None, 0.0, 1.0):
         pipe = load_pipeline(bundled, adapter if scale is not None else None, scale or 0.0)

@@ -2,10 +2,13 @@
 
 concept: the tiny model trained on eight corpus photos ("a photo of a {name}"), none of them
 the held-out subject (a man holding a chessboard, eight calibration photos of him); then a LoRA
-on the held-out photos only. Samples of every prompt (4 seeds) from the base and from base +
-LoRA: how much nearer the held-out prompt's samples come to its photos (tiled L2 to the nearest
-of them, curate.audit.tiles at 32 px), and how much the other prompts' samples move (tiled L2
-between the two samples of a seed; and to their own photo, before and after).
+on the held-out photos only. Samples of every prompt (8 seeds) from the base and from base +
+LoRA, compared with the photos as the model sees them (32 px): the cosine of the project's image
+embedding (efficientnet-lite0) to the most similar of the prompt's own photos, whole-image RMS and
+tiled L2 (curate.audit.tiles) to the nearest; how far each seed's sample moved; and how often a
+held-out sample is nearer one of his photos than any other. Mean, std and range over seeds.
+Training runs are kept under ROOT by their settings, so a rerun with another LoRA setting reuses
+the base.
 
 regions: ten photos and drawings of people in which `curate caption --detectors people,hands`
 finds hands (40 corpus pictures of people tried; its hand recall is low), captioned by it;
@@ -13,7 +16,7 @@ the tiny model trained with and without `--region-weights hands=W`, continued wi
 stage by stage, and after each stage the v error inside and outside the hand boxes
 (curate_model.region_loss, fixed noise and timesteps): both curves.
 
-    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --base-steps 800 --lora-steps 300
+    PYTHONPATH=. python tools/measure_adaptation.py concept /tmp/adapt --lora-steps 1200 --lora-learning-rate 1e-3 --prior
     PYTHONPATH=. python tools/measure_adaptation.py regions /tmp/regions --steps 600 --every 100
 """
 
@@ -27,6 +30,7 @@ import torch
 from PIL import Image
 
 from curate import corpus
+from curate import embedders
 from curate.audit import tiles
 from curate.cli import main
 from curate.workspace import Workspace
@@ -63,35 +67,96 @@ def dataset(root: Path, captions: dict[str, str]) -> Path:
     return ds
 
 
-def draw(pipe, prompt: str, seeds) -> list[np.ndarray]:
-    return [tiles.pixels(pipe(prompt, num_inference_steps=25, guidance_scale=3.0,
-                              generator=torch.Generator().manual_seed(s)).images[0], (32, 32)) for s in seeds]
+def draw(pipe, prompt: str, seeds) -> list[Image.Image]:
+    return [pipe(prompt, num_inference_steps=25, guidance_scale=3.0, generator=torch.Generator().manual_seed(s)).images[0]
+            for s in seeds]
 
 
-def concept(root: Path, base_steps: int, lora_steps: int, rank: int, seeds=range(4)) -> dict:
-    base_ds = dataset(root / "base-ds", {n: TEMPLATE.format(s) for n, s in BASE.items()})
-    concept_ds = dataset(root / "concept-ds", {n: TEMPLATE.format(CONCEPT) for n in CONCEPT_IMAGES})
-    model, adapter = root / "base", root / "lora"
+def spread(values) -> dict:
+    """Mean, standard deviation and range over seeds."""
+    v = np.asarray(values, dtype=np.float64)
+    return {"mean": round(float(v.mean()), 3), "std": round(float(v.std()), 3),
+            "min": round(float(v.min()), 3), "max": round(float(v.max()), 3)}
+
+
+def rms(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def distances(samples, refs) -> dict:
+    """Per sample, to the nearest reference: tiled L2 (the audit's copy distance: its worst tile),
+    whole-image RMS (32 px, pixels in [0, 1]), and the cosine of the project's image embedding.
+    `samples` and `refs` are (pixels, vector) pairs."""
+    return {"tiled_l2": [min(tiles.tile_l2(x, r) for r, _ in refs) for x, _ in samples],
+            "rms": [min(rms(x, r) for r, _ in refs) for x, _ in samples],
+            "cosine": [max(float(v @ w) for _, w in refs) for _, v in samples]}
+
+
+def others(photos: dict, prompt: str) -> list:
+    return [r for p, refs in photos.items() if p != prompt for r in refs]
+
+
+def nearer_own(samples, own, rest) -> dict:
+    """How many samples are nearer one of `own` than any of `rest`, by each metric."""
+    a, b = distances(samples, own), distances(samples, rest)
+    nearer = {"tiled_l2": lambda x, y: x < y, "rms": lambda x, y: x < y, "cosine": lambda x, y: x > y}
+    return {k: f"{sum(map(closer, a[k], b[k]))} of {len(samples)}" for k, closer in nearer.items()}
+
+
+def leave_one_out(refs) -> dict:
+    """Each reference's distances to the nearest of the others: how near 'near' is for this subject."""
+    rows = [distances([r], refs[:i] + refs[i + 1:]) for i, r in enumerate(refs)]
+    return {k: [row[k][0] for row in rows] for k in rows[0]}
+
+
+def concept(root: Path, base_steps: int, lora_steps: int, rank: int, lora_lr: float, prior: bool, seeds) -> dict:
+    base_captions = {n: TEMPLATE.format(s) for n, s in BASE.items()}
+    base_ds = dataset(root / "base-ds", base_captions)
+    his = {n: TEMPLATE.format(CONCEPT) for n in CONCEPT_IMAGES}
+    # prior: the base's photos join his as regularization images (DreamBooth's prior preservation,
+    # kohya's reg images), so the adapters learn him without redrawing every other prompt
+    concept_ds = dataset(root / ("concept-prior-ds" if prior else "concept-ds"), his | (base_captions if prior else {}))
+    model = root / f"base-{base_steps}"
+    adapter = root / f"lora-{base_steps}-r{rank}-lr{lora_lr:g}-{lora_steps}{'-prior' if prior else ''}"
     curate("train", base_ds, "--out", model, "--steps", base_steps, "--checkpoint-every", base_steps)
     curate("train", concept_ds, "--out", adapter, "--base", model, "--lora", rank, "--steps", lora_steps,
-           "--learning-rate", 1e-3, "--checkpoint-every", lora_steps)
-    photos = {TEMPLATE.format(s): [tiles.pixels(Image.open(corpus.images_dir() / n).convert("RGB"), (32, 32))]
-              for n, s in BASE.items()}
-    photos[TEMPLATE.format(CONCEPT)] = [tiles.pixels(Image.open(corpus.images_dir() / n).convert("RGB"), (32, 32))
-                                        for n in CONCEPT_IMAGES]
+           "--learning-rate", lora_lr, "--checkpoint-every", lora_steps)
+    embedder = embedders.load(embedders.DEFAULT, threads=torch.get_num_threads())
+
+    def encode(images: list[Image.Image]) -> list[tuple[np.ndarray, np.ndarray]]:
+        small = [tiles.fit(im.convert("RGB"), (32, 32)) for im in images]  # photos as the model sees them
+        return list(zip([tiles.pixels(im, (32, 32)) for im in small], embedders.embed_images(embedder, small)))
+
+    photo = lambda name: Image.open(corpus.images_dir() / name)  # noqa: E731
+    held = TEMPLATE.format(CONCEPT)
+    photos = {TEMPLATE.format(s): encode([photo(n)]) for n, s in BASE.items()}
+    photos[held] = encode([photo(n) for n in CONCEPT_IMAGES])
     before, after = load_pipeline(model), load_pipeline(model, str(adapter), 1.0)
     rows = {}
     for prompt, refs in photos.items():
-        a, b = draw(before, prompt, seeds), draw(after, prompt, seeds)
-        nearest = lambda images: float(np.median([min(tiles.tile_l2(x, r) for r in refs) for x in images]))  # noqa: E731
-        rows[prompt] = {"to_own_photos_before": round(nearest(a), 3), "to_own_photos_after": round(nearest(b), 3),
-                        "moved": round(float(np.median([tiles.tile_l2(x, y) for x, y in zip(a, b)])), 3)}
-    held_out = rows.pop(TEMPLATE.format(CONCEPT))
-    others = list(rows.values())
-    return {"held_out": held_out,
-            "others_median": {k: round(float(np.median([r[k] for r in others])), 3) for k in others[0]},
-            "others": rows, "settings": {"base_steps": base_steps, "lora_steps": lora_steps, "rank": rank,
-                                         "seeds": list(seeds), "metric": "tiled L2 at 32 px (curate.audit.tiles), median over seeds"}}
+        a, b = encode(draw(before, prompt, seeds)), encode(draw(after, prompt, seeds))
+        da, db = distances(a, refs), distances(b, refs)
+        rows[prompt] = {f"{k}_to_own_{when}": spread(d[k]) for when, d in (("before", da), ("after", db)) for k in d}
+        rows[prompt] |= {"moved_tiled_l2": spread([tiles.tile_l2(x, y) for (x, _), (y, _) in zip(a, b)]),
+                         "moved_rms": spread([rms(x, y) for (x, _), (y, _) in zip(a, b)]),
+                         "moved_cosine": spread([float(v @ w) for (_, v), (_, w) in zip(a, b)])}
+        if prompt == held:
+            rows[prompt] |= {f"nearest_photo_is_his_{when}": nearer_own(s, refs, others(photos, held))
+                             for when, s in (("before", a), ("after", b))}
+    held_out = rows.pop(held)
+    his = photos[held]
+    reference = {"his_photos_to_his_others": leave_one_out(his),
+                 "his_photos_to_the_base_photos": distances(his, others(photos, held))}
+    reference = {name: {k: spread(v) for k, v in d.items()} for name, d in reference.items()}
+    mean_of_means = {k: round(float(np.mean([r[k]["mean"] for r in rows.values()])), 3) for k in next(iter(rows.values()))}
+    return {"held_out": held_out, "others_mean": mean_of_means, "others": rows, "reference": reference,
+            "settings": {"base_steps": base_steps, "lora_steps": lora_steps, "rank": rank, "lora_learning_rate": lora_lr,
+                         "lora_images": "his 8 photos" + (" and the base's 8 (prior preservation)" if prior else ""),
+                         "seeds": list(seeds),
+                         "threads": torch.get_num_threads(),
+                         "metrics": "tiled L2 (curate.audit.tiles) and RMS at 32 px (lower is nearer), cosine of "
+                                    f"{embedders.DEFAULT} vectors (higher is nearer), each sample to the nearest "
+                                    "of the prompt's own photos; moved: a seed's sample before vs after the LoRA"}}
 
 
 def region_curves(root: Path, steps: int, every: int, weight: float) -> dict:
@@ -123,16 +188,24 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["concept", "regions"])
     parser.add_argument("root", type=Path)
-    parser.add_argument("--base-steps", type=int, default=800)
-    parser.add_argument("--lora-steps", type=int, default=300)
+    parser.add_argument("--base-steps", type=int, default=1500)
+    parser.add_argument("--lora-steps", type=int, default=400)
     parser.add_argument("--rank", type=int, default=8)
+    parser.add_argument("--lora-learning-rate", type=float, default=3e-4)
+    parser.add_argument("--prior", action="store_true", help="concept: the LoRA also trains on the base's photos")
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--every", type=int, default=100)
     parser.add_argument("--weight", type=float, default=3.0)
+    parser.add_argument("--seeds", type=int, default=8, help="concept: sample seeds per prompt")
+    # 1, not the 2 cores: on the shared machine at load 6-8, two OpenMP threads waited on each other
+    # at every op (a LoRA step 5 s instead of 0.3 s with one thread)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     args.root.mkdir(parents=True, exist_ok=True)
     if args.what == "concept":
-        result = concept(args.root, args.base_steps, args.lora_steps, args.rank)
+        result = concept(args.root, args.base_steps, args.lora_steps, args.rank, args.lora_learning_rate, args.prior,
+                         range(args.seeds))
     else:
         result = region_curves(args.root, args.steps, args.every, args.weight)
     print(json.dumps(result, indent=1))
