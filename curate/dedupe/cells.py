@@ -7,7 +7,8 @@ levels a task per shard writes its rows of the fine-training sample sorted by co
 rows (fine/<c0>-<c1>.npy), so the fine cells stay near their target size at any scale. Then
 1. a task per vector shard assigns its rows to their nearest cell (members) and, when the
    second-nearest centroid is within the margin, to that cell too (visitors), and writes them
-   sorted by cell: assign/<shard>.{vectors,rows,other,offsets}.npy;
+   sorted by cell, the vectors as float16 (half the disk of float32; a cell is converted back
+   when it is searched): assign/<shard>.{vectors,rows,other,offsets}.npy;
 2. a task per group of consecutive cells reads its slice of every shard's file, runs the
    in-cell scans of `semantic._kmeans` on one cell at a time, hands the candidate pairs to a
    verifier (or keeps them all) and writes the edges: edges/<first cell>-<end cell>.parquet.
@@ -139,7 +140,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
                               len(members) + np.cumsum(np.bincount(second[visits], minlength=plan.k))])
     # `other`: a member's second cell (-1: it visits none), a visitor's own cell.
     other = np.concatenate([second[members], first[visitors]]).astype(np.int32)
-    for name, array in (("vectors", vectors[order]), ("rows", start + order.astype(np.int64)), ("other", other)):
+    for name, array in (("vectors", vectors[order].astype(np.float16, copy=False)), ("rows", start + order.astype(np.int64)),
+                        ("other", other)):
         _save(plan.path("assign", f"{shard}.{name}.npy"), array)
     _save(done, offsets.astype(np.int64))
     return offsets
