@@ -139,7 +139,8 @@ def test_a_killed_run_resumes_per_task(source, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
     """The labelled near-duplicate set: the in-memory tiers (find_edges) and the task path
-    (hash band tasks, cells.pairs with the Verifier) join the same pairs, in exact and k-means mode."""
+    (hash band tasks, cells.pairs with the Verifier, float16 work files) join the same pairs, in
+    exact and k-means mode."""
     data = labelled.build()
     feats = labelled.features(data)
     thresholds = Thresholds()
@@ -160,8 +161,14 @@ def test_labelled_set_gives_the_same_edges_as_tasks(tmp_path):
         semantic = np.array(sorted(_read(parts)), np.int64).reshape(-1, 2)
         edges = join(exact, perceptual, (semantic[:, 0], semantic[:, 1]), params)
         assert edges.pairs() == reference.pairs(), mode
-        assert params["candidates"] == reference.params["candidates"]
-        assert params["refused_by_pixels"] + refused == reference.params["refused_by_pixels"]
+        # The work files hold float16 vectors: only the candidates that float16 rounding moves
+        # across the candidate threshold may come or go (and be refused again by the verification).
+        x32, x16 = feats.vectors.astype(np.float32), feats.vectors.astype(np.float16).astype(np.float32)
+        found32, found16 = (np.triu(x @ x.T >= thresholds.candidate, k=1) for x in (x32, x16))
+        moved = int((found32 != found16).sum())
+        shift = params["candidates"] - reference.params["candidates"]
+        assert shift == int(found16.sum()) - int(found32.sum()) if mode == "exact" else abs(shift) <= moved, mode
+        assert abs(params["refused_by_pixels"] + refused - reference.params["refused_by_pixels"]) <= moved
         assert (clusters(n, edges.i, edges.j) == clusters(n, reference.i, reference.j)).all()
         print(mode, json.dumps({k: v for k, v in params.items() if k != "tasks"}))
 

@@ -75,6 +75,27 @@ def test_two_level_cells_keep_recall(data, exact, monkeypatch):
     assert len(found & truth) / len(truth) >= 0.98 and found <= truth
 
 
+def test_fine_cells_stay_near_their_target_size(monkeypatch):
+    """Fine centroids trained per coarse cell on 32 of its rows each, oversized ones split: on
+    20k rows in cells of 60, trained on 8 rows a cell in one sample, the largest cell held 286
+    rows and a row met 45 others in its cell; now at most 3x the target and under 40."""
+    monkeypatch.setattr(semantic, "CELL_ROWS", 60)
+    monkeypatch.setattr(semantic, "FLAT_CELLS", 20)
+    vectors = synthetic(20_000, dim=64)[0]
+    params = semantic_pairs(vectors, THRESHOLD, "kmeans").params
+    assert params["largest_cell"] < 3 * 60 and params["cell_pairs_computed"] / len(vectors) < 40
+
+
+def test_fine_training_rows_of_shards_are_those_of_the_whole():
+    """Each shard's task picks its own rows of the fine-training sample, without the whole list."""
+    n, k = 100_000, 400
+    whole = semantic.fine_rows(0, n, n, k)
+    cuts = [0, 1, 33_333, 50_000, 99_999, n]
+    assert np.array_equal(np.concatenate([semantic.fine_rows(a, b, n, k) for a, b in zip(cuts, cuts[1:])]), whole)
+    assert abs(len(whole) - semantic.FINE_POINTS * k) < 0.05 * semantic.FINE_POINTS * k
+    assert len(semantic.fine_rows(0, 10, 10, 400)) == 10  # a sample bigger than the set is the set
+
+
 def test_kmeans_records_params_and_progress(data):
     done = []
     res = semantic_pairs(data[0], THRESHOLD, "kmeans", progress=done.append)

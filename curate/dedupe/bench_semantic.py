@@ -144,6 +144,11 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def _cpu_s(who=resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(n, dim, threshold, scheduler):
     """Child process: plan and run the tasks, read the edges back, score them."""
     with tempfile.TemporaryDirectory(prefix="curate-bench-dedupe-") as tmp:
@@ -157,13 +162,15 @@ def _run(n, dim, threshold, scheduler):
             wall = time.perf_counter() - start - startup
             client = getattr(ex, "client", None)
             workers = client.run(_peak_rss_gb) if client is not None else {}
+            worker_cpu = sum(client.run(_cpu_s).values()) if client is not None else 0.0
+        cpu = _cpu_s() + _cpu_s(resource.RUSAGE_CHILDREN) + worker_cpu
         found = np.concatenate([pq.read_table(p, columns=["i"])["i"].to_numpy() * n
                                 + pq.read_table(p, columns=["j"])["j"].to_numpy() for p in parts])
         planted = np.concatenate([np.load(p) for p in sorted(truth.glob("*.npy"))])
         disk = sum(p.stat().st_size for p in (Path(tmp) / "work").rglob("*") if p.is_file())
     hit = np.isin(planted, found)
     return {"n": n, "params": params, "wall_s": wall, "startup_s": startup, "driver_peak_gb": _peak_rss_gb(),
-            "worker_peak_gb": sorted(workers.values()), "pairs": len(found), "planted": len(planted),
+            "worker_peak_gb": sorted(workers.values()), "cpu_s": cpu, "pairs": len(found), "planted": len(planted),
             "recall": float(hit.mean()) if len(hit) else 1.0, "work_gb": disk / 2**30}
 
 
@@ -175,7 +182,9 @@ def _in_child(*args):
 
 def bench(sizes=(100_000, 1_000_000), dim=1280, threshold=0.9, scheduler="local:2") -> list[dict]:
     """Each size's row is also printed to stderr as it finishes (10M runs for a long while); the
-    1-minute load averages before and after say how much of the machine was the bench's."""
+    1-minute load averages before and after say how much of the machine was the bench's, and
+    `cpu_s` (driver and workers, user + system, worker start-up included) is the growth measure
+    that other jobs on a shared machine do not move."""
     rows = []
     for n in sizes:
         before = os.getloadavg()[0]

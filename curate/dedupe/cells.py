@@ -1,10 +1,14 @@
 """The semantic search of semantic.py as executor tasks: no process holds every vector.
 
-The driver trains the k-means centroids on a sample it reads shard by shard (semantic.py's
-rows, seed and cell count, so the cells are the same), then
+The centroids are semantic.py's (the same samples, seeds and cell count, so the cells are the
+same): the driver trains the flat or coarse ones on a sample it reads shard by shard; with two
+levels a task per shard writes its rows of the fine-training sample sorted by coarse cell
+(train/<shard>.*), and a task per group of coarse cells trains their fine centroids from those
+rows (fine/<c0>-<c1>.npy), so the fine cells stay near their target size at any scale. Then
 1. a task per vector shard assigns its rows to their nearest cell (members) and, when the
    second-nearest centroid is within the margin, to that cell too (visitors), and writes them
-   sorted by cell: assign/<shard>.{vectors,rows,other,offsets}.npy;
+   sorted by cell, the vectors as float16 (half the disk of float32; a cell is converted back
+   when it is searched): assign/<shard>.{vectors,rows,other,offsets}.npy;
 2. a task per group of consecutive cells reads its slice of every shard's file, runs the
    in-cell scans of `semantic._kmeans` on one cell at a time, hands the candidate pairs to a
    verifier (or keeps them all) and writes the edges: edges/<first cell>-<end cell>.parquet.
@@ -21,6 +25,7 @@ every shard.
 import functools
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +39,7 @@ from curate.dedupe import semantic
 from curate.progress import bar
 
 GROUP_ROWS = 200_000  # members + visitors one search task reads (a cell at a time)
+TRAIN_ROWS = 100_000  # fine-training rows one training task reads
 MIN_GROUPS = 8  # search tasks, at least, when there are cells enough: work for every worker
 
 
@@ -56,8 +62,60 @@ def _save(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _assigned(plan: Plan, shard: str, name: str, mmap=None) -> np.ndarray:
-    return np.load(plan.path("assign", f"{shard}.{name}.npy"), mmap_mode=mmap)
+def _assigned(plan: Plan, shard: str, name: str, mmap=None, folder: str = "assign") -> np.ndarray:
+    return np.load(plan.path(folder, f"{shard}.{name}.npy"), mmap_mode=mmap)
+
+
+def _slices(plan: Plan, folder: str, shards: list[str], lo: int, hi: int, names: tuple[str, ...]):
+    """(arrays, order, bounds): entries lo..hi-1 of the offsets of every shard's files in
+    `folder`, read as one contiguous slice of each (one pass over the disk); entry lo + e is
+    arrays[:][order[bounds[e]:bounds[e + 1]]], in shard order."""
+    pieces, entry = [], []
+    for shard in shards:
+        o = _assigned(plan, shard, "offsets", folder=folder)
+        if o[hi] > o[lo]:
+            pieces.append([np.asarray(_assigned(plan, shard, name, "r", folder)[o[lo]:o[hi]]) for name in names])
+            entry.append(np.repeat(np.arange(hi - lo), np.diff(o[lo:hi + 1])))
+    if not pieces:
+        return [_assigned(plan, shards[0], name, "r", folder)[:0] for name in names], np.zeros(0, np.int64), \
+            np.zeros(hi - lo + 1, np.int64)
+    arrays = [np.concatenate(p) for p in zip(*pieces)]
+    entry = np.concatenate(entry)
+    return arrays, np.argsort(entry, kind="stable"), np.concatenate([[0], np.cumsum(np.bincount(entry, minlength=hi - lo))])
+
+
+def train_rows(plan: Plan, source, shard: str) -> np.ndarray:
+    """Task: one shard's rows of the fine-training sample, sorted by their nearest coarse cell;
+    returns its rows per coarse cell."""
+    done = plan.path("train", f"{shard}.offsets.npy")
+    if done.exists():
+        return np.diff(np.load(done))
+    faiss.omp_set_num_threads(plan.threads)
+    s = source.shards.index(shard)
+    lo, hi = (int(x) for x in source.starts[s:s + 2])
+    rows = semantic.fine_rows(lo, hi, plan.n, plan.k)
+    x = semantic.f32(source.read(shard), rows - lo)
+    coarse = np.load(plan.path("coarse.npy"))
+    owner = semantic.nearest(coarse, x)
+    _save(plan.path("train", f"{shard}.vectors.npy"), x[np.argsort(owner, kind="stable")].astype(np.float16))
+    counts = np.bincount(owner, minlength=len(coarse))
+    _save(done, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    return counts
+
+
+def train_fine(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[np.ndarray]:
+    """Task: the fine centroids of coarse cells [c0, c1), each from its own training rows."""
+    out = plan.path("fine", f"{cells[0]}-{cells[1]}.npz")
+    if not out.exists():
+        faiss.omp_set_num_threads(plan.threads)
+        (x,), order, bounds = _slices(plan, "train", shards, *cells, ("vectors",))
+        fine = [semantic.train_fine(x[order[bounds[e]:bounds[e + 1]]]) for e in range(cells[1] - cells[0])]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.npz")
+        np.savez(tmp, *fine)
+        os.replace(tmp, out)
+    with np.load(out) as z:
+        return [z[f"arr_{e}"] for e in range(cells[1] - cells[0])]
 
 
 def assign(plan: Plan, source, shard: str) -> np.ndarray:
@@ -82,7 +140,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
                               len(members) + np.cumsum(np.bincount(second[visits], minlength=plan.k))])
     # `other`: a member's second cell (-1: it visits none), a visitor's own cell.
     other = np.concatenate([second[members], first[visitors]]).astype(np.int32)
-    for name, array in (("vectors", vectors[order]), ("rows", start + order.astype(np.int64)), ("other", other)):
+    for name, array in (("vectors", vectors[order].astype(np.float16, copy=False)), ("rows", start + order.astype(np.int64)),
+                        ("other", other)):
         _save(plan.path("assign", f"{shard}.{name}.npy"), array)
     _save(done, offsets.astype(np.int64))
     return offsets
@@ -90,22 +149,10 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
 
 def _group(plan: Plan, shards: list[str], cells: tuple[int, int], part: int):
     """(vectors, rows, other, order, bounds) of the members (part 0) or visitors (part 1) of
-    cells [c0, c1), read as one contiguous slice of each shard's file (one pass over the disk);
-    cell c0 + n is rows order[bounds[n]:bounds[n + 1]], in shard order."""
-    lo, hi = part * plan.k + cells[0], part * plan.k + cells[1]
-    pieces, cell = [], []
-    for shard in shards:
-        o = _assigned(plan, shard, "offsets")
-        if o[hi] > o[lo]:
-            pieces.append([np.asarray(_assigned(plan, shard, name, "r")[o[lo]:o[hi]]) for name in ("vectors", "rows", "other")])
-            cell.append(np.repeat(np.arange(hi - lo), np.diff(o[lo:hi + 1])))
-    if not pieces:
-        d = _assigned(plan, shards[0], "vectors", "r").shape[1]
-        return (np.zeros((0, d), np.float16), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64),
-                np.zeros(hi - lo + 1, np.int64))
-    vectors, rows, other = (np.concatenate(p) for p in zip(*pieces))
-    cell = np.concatenate(cell)
-    return vectors, rows, other, np.argsort(cell, kind="stable"), np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=hi - lo))])
+    cells [c0, c1); cell c0 + n is rows order[bounds[n]:bounds[n + 1]], in shard order."""
+    arrays, order, bounds = _slices(plan, "assign", shards, part * plan.k + cells[0], part * plan.k + cells[1],
+                                    ("vectors", "rows", "other"))
+    return (*arrays, order, bounds)
 
 
 def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> dict:
@@ -172,6 +219,30 @@ def _sample(source, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks)
 
 
+def _train(plan: Plan, source, executor) -> semantic.Centroids:
+    """semantic.train_centroids as tasks: the driver holds the flat or coarse sample only."""
+    sample = semantic.train_sample(plan.n, plan.k)
+    vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
+    if plan.k <= semantic.FLAT_CELLS:
+        return semantic.Centroids.flat(vectors, plan.k)
+    coarse = semantic.train_coarse(vectors, plan.k)
+    del vectors
+    plan.path("train").mkdir(parents=True, exist_ok=True)
+    _save(plan.path("coarse.npy"), coarse)
+    counts = np.zeros(len(coarse), np.int64)
+    with bar(total=len(source.shards), desc="fine-training rows", unit="shard") as progress:
+        for _, found in executor.map(functools.partial(train_rows, plan, source), source.shards):
+            counts += found
+            progress.update()
+    groups = _groups(counts, min(TRAIN_ROWS, max(1, int(counts.sum()) // MIN_GROUPS)))
+    fine = {}
+    with bar(total=len(groups), desc="train fine cells", unit="task") as progress:
+        for cells, centroids in executor.map(functools.partial(train_fine, plan, source.shards), groups):
+            fine[cells] = centroids
+            progress.update()
+    return semantic.Centroids.two_level(coarse, [f for g in groups for f in fine[g]])
+
+
 def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", verifier=None,
           margin: float = semantic.VISIT_MARGIN, threads: int = 1) -> tuple[list[Path], dict]:
     """Run the tasks on `executor` (entered); returns the edge partitions and the search params."""
@@ -192,14 +263,15 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     if k > 1:
         params.update(index="faiss.Kmeans spherical", niter=semantic.KMEANS_NITER, visit_margin=margin)
         if not centroids.exists():
-            sample = semantic.train_sample(n, k)
-            vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
             tmp = centroids.with_name(f".tmp-{os.getpid()}-{centroids.name}")
-            semantic.train_centroids(vectors, k).save(tmp)
+            _train(Plan(str(work), n, k, threshold, margin, threads), source, executor).save(tmp)
             os.replace(tmp, centroids)
+            shutil.rmtree(Path(work) / "train", ignore_errors=True)  # the fine-training rows, used up
         trained = semantic.Centroids.load(centroids)
+        params.update(train_rows=len(semantic.train_sample(n, k)), coarse=len(trained.coarse))
+        if len(trained.coarse):
+            params["fine_points"] = semantic.FINE_POINTS
         k = len(trained.fine)
-        params.update(train_rows=len(semantic.train_sample(n, semantic.cell_count(n))), coarse=len(trained.coarse))
     plan = Plan(str(work), n, k, threshold, margin, threads)
     plan.path("assign").mkdir(parents=True, exist_ok=True)
     params["k"] = k

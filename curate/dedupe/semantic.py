@@ -37,7 +37,13 @@ KMEANS_NITER = 20
 # 400k bench vectors: in-cell dot products per row 1,998 -> 250, assignment ~2x.
 CELL_ROWS = 250
 FLAT_CELLS = 1_000  # more cells than this: two levels
-FINE_POINTS = 8  # training rows per cell with two levels (the driver holds the sample: 1.6 GB at 10M)
+# Two levels: the driver trains sqrt(k) coarse centroids on COARSE_POINTS rows each; each coarse
+# cell's fine centroids are trained on its own rows of a sample of FINE_POINTS rows per fine cell
+# (cells.py: a task per group of coarse cells). With 8 rows per cell, trained in the driver, the
+# cells came out uneven (3M bench: largest cell 6x the target, in-cell pairs per row 490 -> 1,109).
+COARSE_POINTS = 256
+FINE_POINTS = 32
+SPLIT_ROWS = 2 * FINE_POINTS  # a fine cell drawing more training rows than this is split
 COARSE_PROBE = 2
 
 
@@ -121,9 +127,23 @@ def cell_count(n: int) -> int:
     return max(1, round(max(math.sqrt(n), n / CELL_ROWS)))
 
 
+def coarse_count(k: int) -> int:
+    return max(2, round(math.sqrt(k)))
+
+
 def train_sample(n: int, k: int) -> np.ndarray:
-    """The rows k-means centroids are trained on (sorted)."""
-    return _train_sample(n, (FINE_POINTS if k > FLAT_CELLS else 128) * k)
+    """The rows the driver trains on (sorted): the flat centroids, or the coarse ones."""
+    return _train_sample(n, 128 * k if k <= FLAT_CELLS else COARSE_POINTS * coarse_count(k))
+
+
+def fine_rows(lo: int, hi: int, n: int, k: int) -> np.ndarray:
+    """Rows lo..hi-1 of the fine-training sample: each row is in it with probability
+    FINE_POINTS * k / n, by a hash of its number (splitmix64), so a shard's task picks its own."""
+    z = np.arange(lo, hi, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return np.arange(lo, hi)[(z >> np.uint64(11)) < np.uint64(min(1.0, FINE_POINTS * k / n) * 2.0**53)]
 
 
 @dataclass
@@ -135,6 +155,17 @@ class Centroids:
     fine: np.ndarray
     coarse: np.ndarray  # (0, d) when flat
     bounds: np.ndarray
+
+    @classmethod
+    def flat(cls, sample: np.ndarray, k: int) -> "Centroids":
+        d = sample.shape[1]
+        return cls(_spherical_kmeans(sample, k, 128), np.zeros((0, d), np.float32), np.zeros(0, np.int64))
+
+    @classmethod
+    def two_level(cls, coarse: np.ndarray, fine: list[np.ndarray]) -> "Centroids":
+        """`fine[c]`: the fine centroids of coarse cell c (train_fine)."""
+        bounds = np.concatenate([[0], np.cumsum([len(f) for f in fine])]).astype(np.int64)
+        return cls(np.concatenate(fine), coarse, bounds)
 
     def save(self, path) -> None:
         np.savez(path, fine=self.fine, coarse=self.coarse, bounds=self.bounds)
@@ -154,22 +185,44 @@ def _spherical_kmeans(x: np.ndarray, k: int, points: int) -> np.ndarray:
     return km.centroids
 
 
-def train_centroids(sample: np.ndarray, k: int) -> Centroids:
-    d = sample.shape[1]
+def nearest(centroids: np.ndarray, x: np.ndarray) -> np.ndarray:
+    index = faiss.IndexFlatIP(centroids.shape[1])
+    index.add(centroids)
+    return index.search(x, 1)[1][:, 0]
+
+
+def train_coarse(sample: np.ndarray, k: int) -> np.ndarray:
+    return _spherical_kmeans(sample, coarse_count(k), COARSE_POINTS)
+
+
+def train_fine(rows: np.ndarray) -> np.ndarray:
+    """The fine centroids of one coarse cell, from its rows of the fine-training sample: one per
+    FINE_POINTS rows, and a cell that drew more than SPLIT_ROWS of them split in proportion, so
+    the cells stay near their target size at any scale."""
+    x = np.ascontiguousarray(rows, dtype=np.float32)
+    if not len(x):
+        return np.zeros((0, x.shape[1]), np.float32)
+    centroids = _spherical_kmeans(x, max(1, round(len(x) / FINE_POINTS)), FINE_POINTS)
+    owner = nearest(centroids, x)
+    out = []
+    for c, count in enumerate(np.bincount(owner, minlength=len(centroids)).tolist()):
+        if count > SPLIT_ROWS:
+            out.append(_spherical_kmeans(x[owner == c], math.ceil(count / FINE_POINTS), FINE_POINTS))
+        elif count:
+            out.append(centroids[c:c + 1])
+    return np.concatenate(out)
+
+
+def train_centroids(vectors, k: int) -> Centroids:
+    """In one process, what cells.py trains as tasks: the same samples, the same centroids."""
+    n = len(vectors)
+    sample = f32(vectors, train_sample(n, k))
     if k <= FLAT_CELLS:
-        return Centroids(_spherical_kmeans(sample, k, 128), np.zeros((0, d), np.float32), np.zeros(0, np.int64))
-    # Two levels: sqrt(k) coarse cells, then each coarse cell split in proportion to its sample share.
-    coarse = _spherical_kmeans(sample, max(2, round(math.sqrt(k))), 256)
-    index = faiss.IndexFlatIP(d)
-    index.add(coarse)
-    owner = index.search(sample, 1)[1][:, 0]
-    fine, bounds = [], [0]
-    for c in range(len(coarse)):
-        mine = sample[owner == c]
-        if len(mine):
-            fine.append(_spherical_kmeans(mine, max(1, round(k * len(mine) / len(sample))), FINE_POINTS))
-        bounds.append(bounds[-1] + (len(fine[-1]) if len(mine) else 0))
-    return Centroids(np.concatenate(fine), coarse, np.array(bounds, np.int64))
+        return Centroids.flat(sample, k)
+    coarse = train_coarse(sample, k)
+    x = f32(vectors, fine_rows(0, n, n, k))
+    owner = nearest(coarse, x)
+    return Centroids.two_level(coarse, [train_fine(x[owner == c]) for c in range(len(coarse))])
 
 
 def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
@@ -220,8 +273,7 @@ def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
 
 def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
     n, d = vectors.shape
-    sample = train_sample(n, cell_count(n))
-    centroids = train_centroids(f32(vectors, sample), cell_count(n))
+    centroids = train_centroids(vectors, cell_count(n))
     k = len(centroids.fine)
     first, second = nearest_cells(centroids, vectors, margin)
     visits = np.flatnonzero(second >= 0)
@@ -232,7 +284,7 @@ def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
         scan(vectors, visitors[c], members[c], threshold, emit)
         progress(len(members[c]))
     sizes = np.array([len(m) for m in members])
-    return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER, "train_rows": len(sample),
+    return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER,
             "visit_margin": margin, "visitors": len(visits), "largest_cell": int(sizes.max()),
             "cell_pairs_computed": float((sizes.astype(np.float64) ** 2).sum() / 2)}
 
