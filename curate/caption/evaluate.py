@@ -108,8 +108,8 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
         if item.get("medium"):
             media["total"] += 1
             media["right"] += row["caption"]["medium"] == item["medium"]
-        per_image.append({"file": item["file"], "short": row["short"], "missed": misses, "miscounted": miscounts, "invented": extra,
-                          "people": (people, row["people"])})
+        per_image.append({"file": item["file"], "short": row["short"], "missed": misses, "miscounted": miscounts,
+                          "invented": extra, "people": (people, row["people"])})
     return {"images": len(labels), "subjects": subjects, "invented": invented, "crowds": crowd, "medium": media,
             "per_image": per_image}
 

@@ -27,7 +27,7 @@ REJECTED = 0.02
 NOT_MINE = 0.1           # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 PART_OF = 0.6            # an animal box this much inside surer boxes of other animals is part of them
-FILLS = 0.4             # an animal box this share of the picture is the picture's subject
+FILLS = 0.4              # an animal box this share of the picture is the picture's subject
 HELD_SCORE = 0.5         # a person crop the head gives this much to one object holds it (a violin, a tripod)
 ANIMALS = {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 LIKE_PEOPLE = ANIMALS | {"teddy bear"}  # a pose on one of these boxes is the animal's
@@ -150,8 +150,8 @@ def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detectio
         # an unsure box counts under the crop's name when the head is very sure of it, or when
         # the whole image is that too (a camel calf's 'dog' box 0.46, a camel to its crop 0.73 and
         # to the whole picture 0.71)
-        whole = seen.label_probs is not None and any(lb.name == noun for lb in imagenet.labels(seen.label_probs))
-        if d.score < COUNT_SCORE and ((p < imagenet.SURE_SCORE and not whole) or d.name == "person"):
+        pictured = seen.label_probs is not None and any(lb.name == noun for lb in imagenet.labels(seen.label_probs))
+        if d.score < COUNT_SCORE and ((p < imagenet.SURE_SCORE and not pictured) or d.name == "person"):
             f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {noun} to the image classifier "
                                f"({p:.2f}): not counted")
             return None

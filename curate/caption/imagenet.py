@@ -156,7 +156,7 @@ def crop_other(probs: np.ndarray, coco: str, lead: bool = False) -> tuple[Noun, 
     ranked = _by_noun(probs, top, kind_of)
     if not ranked or kind_of(ranked[0][0]) == coco:
         return None
-    (n, p) = ranked[0]
+    n, p = ranked[0]
     if p >= OTHER_SCORE or (lead and n.kind == "animal" and p >= LEAD_SCORE and p >= LEAD * family(probs, coco)):
         return ranked[0]
     return None
