@@ -1,5 +1,7 @@
 """`curate dedupe`: the three tiers on real images, keep policy, report, calibration."""
 
+import io
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -13,6 +15,7 @@ from curate.dedupe import labelled, perceptual, pixels
 from curate.dedupe.perceptual import perceptual_pairs
 from curate.dedupe.semantic import clusters
 from curate.dedupe.tiers import Thresholds
+from curate.ingest.fetch import FetchOptions, make_resizer
 from curate.raw import to_rgb
 from curate.workspace import Workspace
 from tests.helpers import corpus_folder, curate
@@ -161,6 +164,30 @@ def test_colour_check_tells_skin_tones_apart(vendor):
         assert pixels.agree(pixels.thumbnail(tone), pixels.thumbnail(labelled.TRANSFORMS[name](tone)), threshold), name
 
 
+def _as_ingested(image: Image.Image) -> Image.Image:
+    """The image as `curate ingest` stores it: img2dataset's resizer at the default options (a
+    PNG emoji becomes a JPEG of quality 95, its chroma subsampled)."""
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    stored = make_resizer(FetchOptions())(buf)
+    assert stored[-1] is None, stored[-1]
+    return Image.open(io.BytesIO(stored[0])).convert("RGB")
+
+
+@pytest.mark.parametrize("name", ["twitter_1f91e", "google_1f91e", "google_261d", "google_1f44d"])
+def test_skin_tones_stay_apart_after_the_ingest_reencode(name):
+    """The emoji whose tones chained after the JPEG re-encode (README 'Dedupe'): every pair of
+    tones, the default yellow included, disagrees; each tone still agrees with its PNG."""
+    threshold = Thresholds().pixel_region
+    base = name + ("-fe0f" if name.endswith("261d") else "")
+    pngs = [_emoji(base)] + [_emoji(f"{name}{tone}") for tone in TONES[1:]]
+    stored = [pixels.thumbnail(_as_ingested(im)) for im in pngs]
+    for a, b in itertools.combinations(range(len(stored)), 2):
+        assert not pixels.agree(stored[a], stored[b], threshold), (TONES[a], TONES[b])
+    for png, thumb in zip(pngs, stored):
+        assert pixels.agree(pixels.thumbnail(png), thumb, threshold)
+
+
 def test_five_skin_tones_stay_five_kept_images(tmp_path, capsys):
     """From the command line: the tones of one emoji, each also as a half-size JPEG copy, ingested
     (img2dataset re-encodes them); dedupe removes the copies and keeps every tone. (A tone made
@@ -177,6 +204,19 @@ def test_five_skin_tones_stay_five_kept_images(tmp_path, capsys):
     by_name, _ = _clusters(tmp_path / "ds")
     assert len({by_name[n]["cluster"] for n in names}) == 5
     assert all(by_name[f"copy_{n[:-4]}.jpg"]["cluster"] == by_name[n]["cluster"] for n in names)
+
+
+@pytest.mark.parametrize("name", ["twitter_1f91e", "google_1f91e"])
+def test_tones_of_crossed_fingers_stay_apart_from_the_command_line(tmp_path, capsys, name):
+    """The default yellow and five tones of crossed fingers, ingested as a folder (img2dataset
+    stores the PNGs as JPEG): six kept images. Before the colour check looked only at the best
+    grey alignment, all six Twemoji tones shared one cluster."""
+    names = [f"emoji_{name}{tone}.png" for tone in TONES]
+    assert curate("ingest", tmp_path / "ds", "--folder", corpus_folder(tmp_path / "src", names)) == 0
+    assert curate("embed", tmp_path / "ds") == 0
+    capsys.readouterr()
+    assert curate("dedupe", tmp_path / "ds") == 0
+    assert json.loads(capsys.readouterr().out)["kept"] == 6
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ from curate.dedupe.verify import KEEP, POSITIONS
 SIZE = 64
 TOLERANCE = 0.3  # in rank units (fraction of the image's pixels)
 NEIGHBOURHOOD = np.ones((5, 5), np.uint8)
+SLACK = 4  # pixels: alignments this close to the best grey one are as good (a rotated copy's crops score 6 and 8)
 
 
 def thumbnail(image: Image.Image) -> np.ndarray:
@@ -70,7 +71,16 @@ def _alignments(a: np.ndarray, b: np.ndarray):
 
 
 def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
-    """Whether some alignment of two thumbnails leaves no region of disagreement over `max_region`
-    pixels, in grey or in colour."""
-    return any(_largest_region(x[..., 0], y[..., 0]) <= max_region and colour.agree(x[..., 1:], y[..., 1:], max_region)
-               for x, y in _alignments(a, b))
+    """Whether the best grey alignments of two thumbnails leave no region of disagreement over
+    `max_region` pixels, in grey and in colour. Colour is checked only where grey aligns best: at
+    a wrong alignment (one tone of an emoji matched as an 80% crop of another) the grey ranks can
+    still pass, while the flat skin of the two no longer overlaps and the colour check sees only
+    the white background."""
+    tried = []
+    for x, y in _alignments(a, b):
+        region = _largest_region(x[..., 0], y[..., 0])
+        if region <= min(SLACK, max_region) and colour.agree(x[..., 1:], y[..., 1:], max_region):
+            return True  # within SLACK of the best, whatever the best is: no need to find it
+        tried.append((region, x, y))
+    limit = min(min(region for region, _, _ in tried) + SLACK, max_region)
+    return any(colour.agree(x[..., 1:], y[..., 1:], max_region) for region, x, y in tried if SLACK < region <= limit)
