@@ -154,11 +154,14 @@ def cmd_shard(args) -> None:
 def cmd_train(args) -> None:
     from curate.workspace import Workspace
     from curate.train_config import TrainConfig
+    from curate_model.distributed import is_main
     from curate_model.train import train
 
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     cfg = TrainConfig(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
-    print(json.dumps(train(Workspace.open(args.dataset), args.out, cfg, resume=args.resume, overwrite=args.overwrite)))
+    result = train(Workspace.open(args.dataset), args.out, cfg, resume=args.resume, overwrite=args.overwrite)
+    if is_main():  # one line for a launch of several processes
+        print(json.dumps(result))
 
 
 def cmd_sample(args) -> None:

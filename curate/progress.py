@@ -97,11 +97,11 @@ class _LineBar(tqdm):
         super().set_description(desc, refresh=False)
 
 
-def bar(iterable=None, **kwargs) -> tqdm:
+def bar(iterable=None, disable: bool = False, **kwargs) -> tqdm:
     if _on_terminal():
-        return tqdm(iterable, disable=QUIET, dynamic_ncols=True, **kwargs)
+        return tqdm(iterable, disable=QUIET or disable, dynamic_ncols=True, **kwargs)
     kwargs.setdefault("unit", "it")
-    return _LineBar(iterable, disable=QUIET, file=_Lines(sys.stderr), mininterval=LOG_INTERVAL,
+    return _LineBar(iterable, disable=QUIET or disable, file=_Lines(sys.stderr), mininterval=LOG_INTERVAL,
                     bar_format=LINE_FORMAT, **kwargs)
 
 

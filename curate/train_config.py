@@ -3,7 +3,6 @@
 
 import dataclasses
 import importlib.util
-import os
 
 from curate.errors import UserError
 from curate.shard import DEFAULT_SET
@@ -61,10 +60,6 @@ class TrainConfig:
         if self.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
             raise UserError("--optimizer adamw8bit needs bitsandbytes, which is not installed "
                             "(pip install -c constraints.txt bitsandbytes, on a CUDA machine)")
-        processes = int(os.environ.get("WORLD_SIZE", "1"))
-        if processes > 1:
-            raise UserError(f"curate train runs in one process on one device; this launch has {processes} "
-                            "(accelerate launch --num_processes 1, or plain curate train)")
         # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
         learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5
         return dataclasses.replace(self, resolution=self.resolution or (None if self.base else p["resolution"]),

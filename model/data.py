@@ -80,24 +80,29 @@ def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 class Batch(NamedTuple):
-    """One micro-batch. `maps`: (n, 1, h, w) loss weights, or None without region weights;
-    `time_ids`: (n, 6) SDXL size and crop conditioning (curate_model.crop.sdxl_time_ids)."""
+    """One process's share of a micro-batch (all of it in one process): images `first` on of the
+    micro-batch's `total`; `pixels` None when the share is empty. `maps`: (n, 1, h, w) loss
+    weights, or None without region weights; `time_ids`: (n, 6) SDXL size and crop conditioning
+    (curate_model.crop.sdxl_time_ids)."""
     step: int
     pixels: torch.Tensor  # (n, 3, h, w) in [-1, 1]
     shorts: list[str]
     denses: list[str]
     maps: torch.Tensor | None
     ids: list[str]
-    time_ids: torch.Tensor
+    time_ids: torch.Tensor | None
+    first: int
+    total: int
 
 
 class BatchStream(torch.utils.data.IterableDataset):
     """Micro-batches (Batch) from micro-step `start` on; weight maps from `regions`
-    (curate_model.regions.load, one list per sample) when given."""
+    (curate_model.regions.load, one list per sample) when given. `share` (curate_model.distributed.
+    World.share) picks this process's images of each micro-batch; it reads only those."""
 
     def __init__(self, ws: Workspace, samples, batch_size: int, resolution: int, seed: int, start: int = 0,
-                 regions: list | None = None):
-        self.ws, self.samples, self.regions = ws, samples, regions
+                 regions: list | None = None, share=None):
+        self.ws, self.samples, self.regions, self.share = ws, samples, regions, share
         self.batch_size, self.sizes, self.seed, self.start = batch_size, buckets(resolution), seed, start
 
     def _read(self, sample: Sample) -> Image.Image:
@@ -109,8 +114,14 @@ class BatchStream(torch.utils.data.IterableDataset):
             batches = epoch_batches(self.samples, self.batch_size, self.seed, epoch)
             for batch in batches:
                 if step >= self.start:
+                    size = self.sizes[bucket_of(self.samples[batch[0]].width, self.samples[batch[0]].height)]
+                    mine = self.share(len(batch)) if self.share else slice(0, len(batch))
+                    total, batch = len(batch), batch[mine]
+                    if not batch:  # fewer images than processes
+                        yield Batch(step, None, [], [], None, [], None, mine.start, total)
+                        step += 1
+                        continue
                     chosen = [self.samples[i] for i in batch]
-                    size = self.sizes[bucket_of(chosen[0].width, chosen[0].height)]
                     pixels = pixels_to_tensor([fit(self._read(s), size) for s in chosen])
                     maps = None if self.regions is None else torch.from_numpy(np.stack([
                         regions.pixel_map(self.regions[i], (self.samples[i].width, self.samples[i].height), size)
@@ -118,6 +129,6 @@ class BatchStream(torch.utils.data.IterableDataset):
                     time_ids = torch.tensor([crop.sdxl_time_ids((s.width, s.height), size) for s in chosen],
                                             dtype=torch.float32)
                     yield Batch(step, pixels, [s.short for s in chosen], [s.dense for s in chosen], maps,
-                                [s.id for s in chosen], time_ids)
+                                [s.id for s in chosen], time_ids, mine.start, total)
                 step += 1
             epoch += 1

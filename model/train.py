@@ -14,6 +14,7 @@ curate_model.presets) put 5 of 8 samples nearest their own image after 600 steps
 1500; noise prediction put 2 of 8 after 600, with or without the pooled caption.
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -30,7 +31,7 @@ from curate.errors import UserError
 from curate.progress import bar
 from curate.train_config import TrainConfig
 from curate.workspace import Workspace, require_parent
-from curate_model import base, checkpoint, data, encodings, lora, regions
+from curate_model import base, checkpoint, data, distributed, encodings, lora, regions
 from curate_model.pipeline import CuratePipeline
 from curate_model.presets import unet_config
 from curate_model.text import load_text_encoder
@@ -183,25 +184,50 @@ def train(ws: Workspace, out, cfg: TrainConfig, resume: bool = False, overwrite:
     cfg = cfg.resolved()
     out = Path(out)
     require_parent(out)
-    with ws.lock():  # held for the whole run: a `curate shard` must not replace the set being read
-        # Everything that can refuse runs before the set is cut: a refusal changes nothing.
-        shards = shard.preview(ws, cfg.where, cfg.shards)
-        cfg = dataclasses.replace(cfg, where=shards["where"])
-        inputs = {"shards_fingerprint": shards["fingerprint"], "config": cfg.inputs()}
-        recorded = _check_out(out, inputs, resume, overwrite)
-        if recorded is not None:
-            reruns.nothing_to_do("train", f"{out} was trained on the same shard set with the same settings")
-            return recorded["result"] | {"up_to_date": True}
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        resumed = checkpoint.resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
-        if resume and resumed is None:
-            log.info("no checkpoint in %s: starting from scratch", out)
-        if overwrite and out.exists():
-            shutil.rmtree(out)
-        shard.cut(ws, cfg.where, cfg.shards)  # the set previewed: the lock kept the manifests as they were
-        result = _train(ws, out, cfg, shards["fingerprint"], resumed, device)
-        reruns.write_record(out / RECORD, inputs, result)
-        return result
+    world = distributed.join()
+    try:
+        # Held by the main process for the whole run: a `curate shard` must not replace the set being read.
+        with ws.lock() if world.main else contextlib.nullcontext():
+            # Everything that can refuse runs before the set is cut: a refusal changes nothing.
+            kept = {}  # the main process's checkpoint, read while checking it: the others read their own below
+
+            def prepare():
+                *broadcast, kept["resumed"] = _prepare(ws, out, cfg, resume, overwrite, world.device)
+                return broadcast
+
+            cfg, inputs, recorded = world.first(prepare)
+            if recorded is not None:
+                reruns.nothing_to_do("train", f"{out} was trained on the same shard set with the same settings")
+                return recorded["result"] | {"up_to_date": True}
+            fingerprint = inputs["shards_fingerprint"]
+            resumed = kept["resumed"] if world.main else (
+                checkpoint.resume_state(out, world.device, fingerprint, cfg.shards) if resume else None)
+            world.barrier()  # all have read the checkpoint before the main process writes the next
+            result = _train(ws, out, cfg, fingerprint, resumed, world)
+            if world.main:
+                reruns.write_record(out / RECORD, inputs, result)
+            world.barrier()  # the others end once the model is written
+            return result
+    finally:
+        world.leave()
+
+
+def _prepare(ws: Workspace, out: Path, cfg: TrainConfig, resume: bool, overwrite: bool, device: str) -> tuple:
+    """(cfg with its query, the run's inputs, the record of a finished model of them or None,
+    the checkpoint to resume or None), the shard set cut; a UserError when the run is refused."""
+    shards = shard.preview(ws, cfg.where, cfg.shards)
+    cfg = dataclasses.replace(cfg, where=shards["where"])
+    inputs = {"shards_fingerprint": shards["fingerprint"], "config": cfg.inputs()}
+    recorded = _check_out(out, inputs, resume, overwrite)
+    if recorded is not None:
+        return cfg, inputs, recorded, None
+    resumed = checkpoint.resume_state(out, device, shards["fingerprint"], cfg.shards) if resume else None
+    if resume and resumed is None:
+        log.info("no checkpoint in %s: starting from scratch", out)
+    if overwrite and out.exists():
+        shutil.rmtree(out)
+    shard.cut(ws, cfg.where, cfg.shards)  # the set previewed: the lock kept the manifests as they were
+    return cfg, inputs, None, resumed
 
 
 def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict | None:
@@ -229,7 +255,9 @@ def _check_out(out: Path, inputs: dict, resume: bool, overwrite: bool) -> dict |
                     "start again, or another --out")
 
 
-def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed: dict | None, device: str) -> dict:
+def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed: dict | None,
+           world: distributed.World) -> dict:
+    device = world.device
     samples = data.load(ws, cfg.shards)
     weights = regions.parse(cfg.region_weights)
     boxes = regions.load(ws, cfg.shards, [s.id for s in samples], weights) if weights else None
@@ -259,45 +287,52 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
         step, losses = resumed["step"], resumed["losses"]
         log.info("resuming from step %d", step)
     stream = data.BatchStream(ws, samples, cfg.batch_size, cfg.resolution, cfg.seed, start=step * cfg.grad_accum,
-                              regions=boxes)
+                              regions=boxes, share=world.share if world.size > 1 else None)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.data_workers,
                                          prefetch_factor=4 if cfg.data_workers else None)
-    bf16 = cfg.mixed_precision == "bf16" or cfg.mixed_precision is None and device == "cuda"
-    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+    kind = torch.device(device).type  # 'cuda' for cuda:N
+    bf16 = cfg.mixed_precision == "bf16" or cfg.mixed_precision is None and kind == "cuda"
+    autocast = torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16)
     encode = base.encoder(pipe)
     # a text encoder in training encodes every batch anew, with gradients; frozen ones once per caption
     text, latents = _encodings(ws, cfg, pipe)
     timing = {"first": step + WARMUP_STEPS, "start": None}
     step_loss = 0.0
     unet.train()
-    with bar(total=cfg.steps, initial=step, desc="train", unit="step") as progress:
-        for micro_step, pixels, shorts, denses, maps, ids, time_ids in loader:
+    with bar(total=cfg.steps, initial=step, desc="train", unit="step", disable=not world.main) as progress:
+        for micro_step, pixels, shorts, denses, maps, ids, time_ids, first, total in loader:
             if step >= cfg.steps:
                 break
+            # Drawn for the whole micro-batch, then this process's share: the same numbers in any number of processes.
+            share = slice(first, first + len(ids))
             g = micro_generator(cfg.seed, micro_step)
-            pick = torch.rand(len(shorts), generator=g)
-            drop = torch.rand(len(shorts), generator=g)
-            captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
-                        for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
-            cond = encode(captions) if text is None else {k: v.to(device) for k, v in text.batch(
-                [encodings.caption_key(c) for c in captions],
-                lambda i: {k: v[0] for k, v in encode([captions[i]]).items()}).items()}
-            target = pixels.to(device) if latents is None else latents.batch(
-                [f"{i}@{pixels.shape[-1]}x{pixels.shape[-2]}" for i in ids],
-                lambda i: {"latents": vae.encode(pixels[i:i + 1].to(device)).latent_dist.mean[0]
-                           * vae.config.scaling_factor})["latents"].to(device)
-            noise = torch.randn(target.shape, generator=g).to(device)
-            timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (len(captions),), generator=g)
-            noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
-            with autocast:
-                pred = unet(noisy, timesteps.to(device), **base.unet_inputs(cond, time_ids)).sample
-            goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
-            weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
-            loss = regions.weighted_mse(pred.float(), goal, weight) / cfg.grad_accum
-            loss.backward()
-            step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
+            pick = torch.rand(total, generator=g)[share]
+            drop = torch.rand(total, generator=g)[share]
+            if ids:
+                captions = ["" if d < cfg.caption_dropout else (dense if p < cfg.dense_ratio else short)
+                            for short, dense, p, d in zip(shorts, denses, pick.tolist(), drop.tolist())]
+                cond = encode(captions) if text is None else {k: v.to(device) for k, v in text.batch(
+                    [encodings.caption_key(c) for c in captions],
+                    lambda i: {k: v[0] for k, v in encode([captions[i]]).items()}).items()}
+                target = pixels.to(device) if latents is None else latents.batch(
+                    [f"{i}@{pixels.shape[-1]}x{pixels.shape[-2]}" for i in ids],
+                    lambda i: {"latents": vae.encode(pixels[i:i + 1].to(device)).latent_dist.mean[0]
+                               * vae.config.scaling_factor})["latents"].to(device)
+                noise = torch.randn((total, *target.shape[1:]), generator=g)[share].to(device)
+                timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (total,), generator=g)[share]
+                noisy = noise_scheduler.add_noise(target, noise, timesteps.to(device))
+                with autocast:
+                    pred = unet(noisy, timesteps.to(device), **base.unet_inputs(cond, time_ids)).sample
+                goal = base.training_target(noise_scheduler, target, noise, timesteps.to(device))
+                weight = None if maps is None else regions.on_grid(maps, pred.shape[-2:]).to(device)
+                # the share's part of the micro-batch's mean (1 in one process): the processes' sum is that mean
+                loss = regions.weighted_mse(pred.float(), goal, weight) * (len(ids) / total) / cfg.grad_accum
+                loss.backward()
+                step_loss += loss.item()  # the mean over the step's micro-batches, once they are all in
             if (micro_step + 1) % cfg.grad_accum:
                 continue
+            if world.size > 1:
+                step_loss = world.sum_gradients(trained, step_loss)
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -309,7 +344,7 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
             progress.update()
             progress.set_postfix(loss=f"{step_loss:.4f}")
             step_loss = 0.0
-            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            if world.main and (step % cfg.checkpoint_every == 0 or step == cfg.steps):
                 for cache in (text, latents):
                     if cache is not None:
                         cache.save()
@@ -320,13 +355,14 @@ def _train(ws: Workspace, out: Path, cfg: TrainConfig, fingerprint: str, resumed
     seconds_per_step = (time.perf_counter() - timing["start"]) / timed if timing["start"] and timed > 0 else None
     ema.copy_to(trained)
     unet.eval()
-    if cfg.lora:
-        lora.save(out, pipe, cfg.base, cfg.lora)
-    else:
-        pipe.save_pretrained(out)
-    _loss_curve(out, losses)
-    _model_card(out, ws, cfg, len(samples), losses)
-    training_set.write(out, ws, cfg.shards, fingerprint)
+    if world.main:  # the others hold the same weights
+        if cfg.lora:
+            lora.save(out, pipe, cfg.base, cfg.lora)
+        else:
+            pipe.save_pretrained(out)
+        _loss_curve(out, losses)
+        _model_card(out, ws, cfg, len(samples), losses)
+        training_set.write(out, ws, cfg.shards, fingerprint)
     cached = {name: {"read": c.loaded, "computed": c.computed} for name, c in (("text", text), ("latents", latents))
               if c is not None and c.path is not None}
     return {"model": str(out), "images": len(samples), "steps": step, "final_loss": losses[-1] if losses else None,
