@@ -6,8 +6,8 @@ each cell, which is what makes millions fit on one machine: both the assignment 
 in-cell search are dense matrix products. Cells are sqrt(n) up to CELL_ROWS**2 rows and keep
 CELL_ROWS rows above, so the in-cell work grows as n; past FLAT_CELLS cells a row meets only
 the cells inside its two nearest of sqrt(K) coarse cells. A duplicate pair straddling a cell
-boundary would be lost, so a vector whose second-nearest centroid is almost as near as its
-nearest also visits that cell. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
+boundary would be lost, so a vector near the boundary between its nearest and second-nearest
+cells also visits the second. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
 are per query, not matrix products), so `auto` does not pick it.
 
@@ -26,10 +26,14 @@ from scipy.sparse.csgraph import connected_components
 EXACT_MAX_ROWS = 20_000  # auto: above this, k-means cells beat the n**2 brute force
 BLOCK_FLOATS = 64 << 20  # one similarity block: 64 Mi float32 = 256 MB
 TRIANGLE_ROWS = 256  # a triangle scan's row chunk: a 1,000-row cell computes 62% of its square, not all
-# Visit the 2nd-nearest cell when its centroid is this close to the 1st. Measured on the bench
-# set at 1M, threshold 0.9: margin 0 loses ~200 of 421k pairs (recall 0.9996 on the 100k
-# check), 0.01 loses none; 0.04 leaves room for less tidy real data at ~10% more time.
-VISIT_MARGIN = 0.04
+# Visit the 2nd-nearest cell when the row is within this distance of the boundary (the
+# bisecting hyperplane of the two centroids: score gap / centroid distance). A score gap alone
+# shrinks with the centroid spacing, so a fixed gap made 99% of rows visitors at 3M (69% at 1M).
+# Bench set at 1M, threshold 0.9 (4,851 cells), planted pairs kept in a shared or visited cell:
+# distance 0.01: 15% visitors, 0.99824; 0.02: 27%, 0.99942; 0.03: 36%, 0.99950, all that two
+# cells can give (a fixed gap of 0.04: 68%, 0.99950). About 2.5 sigma of a threshold pair's
+# offset across a hyperplane (sqrt(2 - 2 * 0.9) / sqrt(1280) = 0.0125) if it were isotropic.
+VISIT_MARGIN = 0.03
 IVF_NPROBE = 32
 KMEANS_NITER = 20
 # Cells of 250 rows, not 1,000: the in-cell work per row is ~2x the cell size (k-means cells are
@@ -228,24 +232,33 @@ def train_centroids(vectors, k: int) -> Centroids:
 def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     """(cell of each row, second cell of each row or -1 when it does not visit one).
 
-    Members: rows whose nearest centroid is the cell. Visitors: rows whose second-nearest
-    centroid is within the margin; they are compared with the members, not with each other.
-    (With one cell faiss pads the second column with -inf scores, so nobody visits.)"""
+    Members: rows whose nearest centroid is the cell. Visitors: rows within `margin` of the
+    boundary with their second-nearest cell; they are compared with the members, not with each
+    other. (With one cell faiss pads the second column with id -1, so nobody visits.)"""
     fine = centroids.fine
     index = faiss.IndexFlatIP(fine.shape[1])
     index.add(centroids.coarse if len(centroids.coarse) else fine)
     step = 65_536
-    near, cell = [], []
+    first, second = [], []
     for r0 in range(0, len(vectors), step):
         x = f32(vectors, slice(r0, r0 + step))
         if not len(centroids.coarse):
             scores, ids = index.search(x, 2)
         else:
             scores, ids = _two_level(centroids, index, x)
-        near.append(scores)
-        cell.append(ids)
-    near, cell = np.concatenate(near), np.concatenate(cell)
-    return cell[:, 0], np.where(near[:, 1] >= near[:, 0] - margin, cell[:, 1], -1)
+        near = (ids[:, 1] >= 0) & (scores[:, 0] - scores[:, 1] <= margin * _spacing(fine, ids[:, 0], ids[:, 1]))
+        first.append(ids[:, 0])
+        second.append(np.where(near, ids[:, 1], -1))
+    return np.concatenate(first), np.concatenate(second)
+
+
+def _spacing(centroids: np.ndarray, a: np.ndarray, b: np.ndarray, step: int = 8_192) -> np.ndarray:
+    """|centroids[a] - centroids[b]| per row, a block at a time (a gather of every row is GBs)."""
+    out = np.empty(len(a), np.float32)
+    for r0 in range(0, len(a), step):
+        diff = centroids[a[r0:r0 + step]] - centroids[b[r0:r0 + step]]
+        out[r0:r0 + step] = np.sqrt(np.einsum("nd,nd->n", diff, diff))
+    return out
 
 
 def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
