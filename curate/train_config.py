@@ -59,7 +59,7 @@ class TrainConfig:
             raise UserError(f"--optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
         if self.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
             raise UserError("--optimizer adamw8bit needs bitsandbytes, which is not installed "
-                            "(pip install -c constraints.txt bitsandbytes, on a CUDA machine)")
+                            "(pip install -c constraints.txt -e '.[gpu]')")
         # A pretrained base sets the resolution (its UNet's) and wants a gentler step than a fresh UNet.
         learning_rate = p["learning_rate"] if not self.base else 1e-4 if self.lora else 1e-5
         return dataclasses.replace(self, resolution=self.resolution or (None if self.base else p["resolution"]),

@@ -57,6 +57,14 @@ def save(out: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {}
     skeleton = _flatten(state, "", tensors)
+    # safetensors refuses tensors that share memory; bitsandbytes' 8-bit AdamW gives every
+    # parameter's state the same quantization maps. Each copy is stored (and restored) on its own.
+    seen = set()
+    for name, tensor in tensors.items():
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in seen:
+            tensors[name] = tensor.clone()
+        seen.add(storage)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     save_file(tensors, tmp, metadata={KEY: json.dumps(skeleton)})
     os.replace(tmp, path)

@@ -64,11 +64,11 @@ class World:
         for p in synced:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-        if synced:
-            flat = torch.cat([p.grad.reshape(-1) for p in synced])
+        for bucket in _buckets(synced):
+            flat = torch.cat([p.grad.reshape(-1) for p in bucket])
             dist.all_reduce(flat)
             offset = 0
-            for p in synced:
+            for p in bucket:
                 p.grad.copy_(flat[offset:offset + p.numel()].view_as(p.grad))
                 offset += p.numel()
         total = torch.tensor([loss], dtype=torch.float64, device=self.device)
@@ -78,6 +78,24 @@ class World:
     def leave(self) -> None:
         if self.size > 1:
             dist.destroy_process_group()
+
+
+# Gradients travel in buckets of at most this many elements (DDP's are 25 MB): one flat copy
+# of every gradient would double their memory, 3.4 GB more for a full SD 1.5 UNet.
+BUCKET = 1 << 22
+
+
+def _buckets(params: list[torch.Tensor]):
+    """params in order, grouped so each group holds at most BUCKET elements (or one larger)."""
+    group, size = [], 0
+    for p in params:
+        if group and size + p.numel() > BUCKET:
+            yield group
+            group, size = [], 0
+        group.append(p)
+        size += p.numel()
+    if group:
+        yield group
 
 
 def join() -> World:

@@ -198,6 +198,29 @@ def test_lora_resume_continues_bit_for_bit(dataset, sd_base, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_adamw8bit_keeps_8_bit_moments_and_resumes_bit_for_bit(dataset, sd_base, tmp_path):
+    """bitsandbytes' 8-bit AdamW (it runs on a CPU too): its moments are uint8 in the
+    safetensors checkpoint (bitsandbytes keeps tensors under 4,096 values in fp32, so this is
+    a full fine-tune: a tiny LoRA has none that large), and a resumed run ends where an
+    uninterrupted one does."""
+    pytest.importorskip("bitsandbytes")
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    args = ["--base", sd_base, "--batch-size", 4, "--checkpoint-every", 2, "--learning-rate", 1e-3]
+    runs = {"straight": 4, "split": 2}
+    for run, steps in runs.items():
+        assert curate("train", dataset, "--out", tmp_path / run, "--steps", steps, "--optimizer", "adamw8bit", *args) == 0
+    assert curate("train", dataset, "--out", tmp_path / "split", "--steps", 4, "--resume", "--optimizer", "adamw8bit", *args) == 0
+    assert curate("train", dataset, "--out", tmp_path / "fp32", "--steps", 4, *args) == 0
+    a, b, fp32 = (load_file(tmp_path / run / "unet" / "diffusion_pytorch_model.safetensors") for run in ("straight", "split", "fp32"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], fp32[k]) for k in a)  # another optimizer: other weights
+    with safe_open(next((tmp_path / "straight" / "checkpoints").glob("*.safetensors")), "pt") as f:
+        moments = {f.get_slice(k).get_dtype() for k in f.keys() if k.startswith("/optimizer/state/")}
+    assert "U8" in moments
+
+
 def test_bad_adaptation_input_is_one_line_exit_2(dataset, sd_base, tmp_path, capsys):
     not_diffusers = tmp_path / "nd"
     shutil.copytree(sd_base / "unet", not_diffusers)  # weights, but no pipeline around them
@@ -334,9 +357,11 @@ def test_bf16_and_gradient_checkpointing_train_on_cpu(dataset, tmp_path):
 
 
 def test_gpu_options_that_cannot_run_here_say_so(dataset, tmp_path, capsys, monkeypatch):
-    cases = [(["--mixed-precision", "fp8"], "invalid choice")]
-    if not __import__("importlib").util.find_spec("bitsandbytes"):
-        cases.append((["--optimizer", "adamw8bit"], "needs bitsandbytes"))
+    import importlib.util
+
+    cases = [(["--mixed-precision", "fp8"], "invalid choice"), (["--optimizer", "adamw8bit"], "needs bitsandbytes")]
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else find_spec(name, *a))
     for argv, needle in cases:
         assert curate("train", dataset, "--out", tmp_path / "m", "--steps", 1, *argv) == 2, argv
         err = capsys.readouterr().err

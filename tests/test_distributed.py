@@ -67,3 +67,49 @@ def test_two_processes_train_what_one_does_and_resume(tmp_path):
     pipe = load_pipeline(tmp_path / "two")  # the folder loads as a one-process run's does
     assert pipe.unet.state_dict().keys() == load_pipeline(tmp_path / "one").unet.state_dict().keys()
     assert json.loads((tmp_path / "two" / "training.json").read_text())["result"]["steps"] == 4
+
+
+def _sum_in_buckets(rank: int, port: int, out) -> None:
+    """One of two gloo processes: gradients of three parameters, in buckets of 5 elements."""
+    import os
+
+    import torch.distributed as dist
+
+    from curate_model import distributed
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    distributed.BUCKET = 5
+    params = [torch.zeros(3), torch.zeros(4), torch.zeros(2, 3), torch.zeros(1)]
+    for i, p in enumerate(params[:3]):
+        p.grad = torch.full_like(p, float(10 * i + rank + 1))
+    if rank == 1:
+        params[1].grad = None  # this process saw no gradient for it
+    loss = distributed.World(rank, 2, "cpu").sum_gradients(params, loss=rank + 0.5)
+    out.put((rank, [None if p.grad is None else p.grad.tolist() for p in params], loss))
+    dist.destroy_process_group()
+
+
+def test_gradients_summed_in_buckets():
+    """Gradients split over several all-reduce buckets come back summed, each in its place;
+    a parameter one process has no gradient for gets the other's; one none has stays None."""
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    workers = [ctx.Process(target=_sum_in_buckets, args=(rank, port, out)) for rank in range(2)]
+    for w in workers:
+        w.start()
+    results = dict((rank, (grads, loss)) for rank, grads, loss in (out.get(timeout=120) for _ in workers))
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    for grads, loss in results.values():
+        assert grads[0] == [3.0] * 3          # 1 + 2
+        assert grads[1] == [11.0] * 4         # rank 0's alone
+        assert grads[2] == [[43.0] * 3] * 2   # 21 + 22
+        assert grads[3] is None
+        assert loss == 2.0
