@@ -10,6 +10,7 @@ hands    hand-tracker boxes and wrists as proposals, mediapipe hand landmarks on
 text     rapidocr
 """
 
+import functools
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ class Seen:
     text: list[TextLine] = field(default_factory=list)
     mirrored_text: list[TextLine] = field(default_factory=list)   # lines that read only flipped
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @functools.cached_property
+    def labels(self) -> list:
+        """The whole image's ImageNet labels (imagenet.labels), computed once: fusion asks for
+        them once per box."""
+        return imagenet.labels(self.label_probs) if self.label_probs is not None else []
 
     @property
     def person_boxes(self) -> list[Detection]:

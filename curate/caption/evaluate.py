@@ -3,7 +3,9 @@ nothing invented? The set is a folder with images/ and labels.json (tests/data/c
 written by looking at each image); `python -m curate.caption.evaluate [FOLDER]` prints the table.
 
 Per image the labels give the medium, the main subjects (a plain noun, a count where one can be
-counted) and the number of people (null for a crowd too large to count, with `people_min`).
+counted; `also`: a coarser word that is right but does not name it, 'tool' for pliers, so it is
+not counted as invented) and the number of people (null for a crowd too large to count, with
+`people_min`).
 """
 
 import json
@@ -74,6 +76,8 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
         names = [n for s in item["subjects"] for n in s["name"].split("|")]
         expected_classes = ({alttext.coco_class(n.split()[-1]) for n in names} - {None}
                             | {n.lower() for n in names} | {k for n in names for k in _kinds(n)})
+        # a coarser word is right only as itself: 'tool' on pliers, but not a 'hook' of the tool group
+        also = {s["also"] for s in item["subjects"] if s.get("also")}
         if item.get("people"):
             expected_classes.add("person")
         misses, miscounts = [], []
@@ -91,12 +95,13 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
                 if found != s["count"]:
                     miscounts.append((s["name"], s["count"], found))
         extra = [t["name"] for t in row["caption"]["objects"]
-                 if not (_words(t["name"]) | _words(t["fine"])) & expected_classes]
+                 if not (_words(t["name"]) | _words(t["fine"])) & expected_classes
+                 and not (t["name"] in also and not t["fine"])]
         invented["objects"] += len(extra)
         # a whole-image label the summary states that is none of the subjects ("a pig and a wild boar")
         wrong = [lb["name"] for lb in row["caption"]["labels"]
                  if lb["name"] != "animal" and re.search(rf"\b{re.escape(lb['name'].lower())}\b", row["short"].lower())
-                 and not (_words(lb["name"]) | {lb["coco"], lb["group"]}) & expected_classes]
+                 and not (_words(lb["name"]) | {lb["coco"], lb["group"]}) & expected_classes and lb["name"] not in also]
         invented["labels"] += len(wrong)
         extra += wrong
         people = item.get("people")

@@ -86,7 +86,7 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
         f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
                                scores=[round(d.score, 3) for d, _ in members], fine=fine))
     if seen.label_probs is not None:
-        f.labels = imagenet.labels(seen.label_probs) + _held(seen, animals)
+        f.labels = seen.labels + _held(seen, animals)
     return animals
 
 
@@ -146,11 +146,16 @@ def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detectio
     # no renaming against the whole image: in a herd of bison a dim calf's crop is a 'spaniel'
     herd = seen.label_probs is not None and imagenet.family(seen.label_probs, d.name) >= imagenet.OTHER_SCORE
     if other and not herd and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
-        noun, p = other[0].noun, other[1]
+        noun, p = imagenet.most_specific(probs, other[0]), other[1]
+        if other[0].kind != "animal" and noun != imagenet.kind_of(other[0]) and seen.labels \
+                and not any(lb.name == noun for lb in seen.labels):
+            # the crop of a thing ImageNet lacks is sure of a kin (wire cutters a 'can opener' 0.91)
+            # that the whole picture is not: name its kind ('tool'), which both agree on
+            noun = imagenet.kind_of(other[0])
         # an unsure box counts under the crop's name when the head is very sure of it, or when
         # the whole image is that too (a camel calf's 'dog' box 0.46, a camel to its crop 0.73 and
         # to the whole picture 0.71)
-        pictured = seen.label_probs is not None and any(lb.name == noun for lb in imagenet.labels(seen.label_probs))
+        pictured = any(lb.name == noun for lb in seen.labels)
         if d.score < COUNT_SCORE and ((p < imagenet.SURE_SCORE and not pictured) or d.name == "person"):
             f.uncertain.append(f"a possible {d.name} at {d.box} ({d.score:.2f}), {noun} to the image classifier "
                                f"({p:.2f}): not counted")
@@ -178,7 +183,7 @@ def _whole_animal(d: Detection, mine: float, f: Facts, seen: Seen) -> Label | No
     if d.name not in ANIMALS or not imagenet.knows(d.name) or mine >= NOT_MINE or seen.label_probs is None \
             or area(d.box) < FILLS * f.width * f.height:
         return None
-    return next((lb for lb in imagenet.labels(seen.label_probs)
+    return next((lb for lb in seen.labels
                  if lb.kind == "animal" and lb.name != "animal" and d.name not in (lb.coco, lb.group)), None)
 
 

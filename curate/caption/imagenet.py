@@ -21,6 +21,7 @@ VARIANT = "efficientnet-lite0"
 SIZE = 224
 LABEL_SCORE = 0.45     # whole-image label kept at or above this probability
 GROUP_SCORE = 0.5      # a group's word labels the image where its classes add up to this
+SCENE_GROUP_SCORE = 0.35  # ... or this, for a group of places (buildings)
 CROP_SCORE = 0.3       # a crop's top class names its box at or above this, when the COCO classes agree
 OTHER_SCORE = 0.5      # a crop this sure of a thing of another class renames its box
 LEAD_SCORE = 0.2       # ... or this sure, and LEAD times surer than of the box's own class
@@ -104,12 +105,14 @@ def kind_of(n: Noun) -> str:
 def labels(probs: np.ndarray) -> list[Label]:
     """The whole image's top classes that can be a subject, at LABEL_SCORE or above; where the
     probability is spread over kin (a flamingo 0.21, a pelican 0.12, a goose 0.03), their
-    group's word when the group holds GROUP_SCORE."""
+    group's word when the group holds GROUP_SCORE (SCENE_GROUP_SCORE for places: ImageNet splits
+    buildings into 15 near-alike classes, so an arena is palace 0.13, bell cote 0.09, stupa...)."""
     top = [i for i in np.argsort(probs)[::-1][:TOP_K * 5] if nouns()[i].kind in SUBJECT_KINDS]
     found = [Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group)
              for n, p in _by_noun(probs, top[:TOP_K * 3])[:TOP_K] if p >= LABEL_SCORE]
     for n, p in _by_noun(probs, top, kind_of)[:1]:
-        if p >= GROUP_SCORE and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
+        least = SCENE_GROUP_SCORE if n.kind == "scene" and n.group else GROUP_SCORE
+        if p >= least and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
             found.append(Label(kind_of(n), round(p, 3), "imagenet", n.coco, n.kind, ""))
     animal = float(probs[_where("kind", "animal")].sum())
     if not found and animal >= KIND_SCORE:
@@ -160,6 +163,14 @@ def crop_other(probs: np.ndarray, coco: str, lead: bool = False) -> tuple[Noun, 
     if p >= OTHER_SCORE or (lead and n.kind == "animal" and p >= LEAD_SCORE and p >= LEAD * family(probs, coco)):
         return ranked[0]
     return None
+
+
+def most_specific(probs: np.ndarray, n: Noun) -> str:
+    """The word for a crop crop_other named by kind: an animal's own noun (the lead rule already
+    weighed it), a thing's where its classes hold CROP_SCORE, else the kind's word (pliers are
+    'hook' 0.31 and 'can opener' 0.19: a tool)."""
+    own = float(probs[[i for i, m in enumerate(nouns()) if m.noun == n.noun]].sum())
+    return n.noun if n.kind == "animal" or own >= CROP_SCORE else kind_of(n)
 
 
 def crop_name(probs: np.ndarray, coco: str) -> str | None:
