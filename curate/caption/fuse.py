@@ -86,8 +86,22 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
         f.objects.append(Thing(name=name, count=len(members), boxes=[d.box for d, _ in members],
                                scores=[round(d.score, 3) for d, _ in members], fine=fine))
     if seen.label_probs is not None:
-        f.labels = seen.labels + _held(seen, animals)
+        f.labels = _beside_unnameable(seen.labels, f) + _held(seen, animals)
     return animals
+
+
+def _beside_unnameable(labels: list[Label], f: Facts) -> list[Label]:
+    """The whole image's labels, less its animal labels where a counted animal that ImageNet has
+    no class for fills the picture: the label is the head's nearest stand-in for that animal (a
+    giraffe's coat is a 'jaguar' 0.57)."""
+    fills = [t for t in f.objects if t.name in ANIMALS and not imagenet.knows(t.name)
+             and sum(area(b) for b in t.boxes) >= FILLS * f.width * f.height]
+    if not fills:
+        return labels
+    dropped = [lb for lb in labels if lb.kind == "animal" and lb.coco != fills[0].name]
+    f.uncertain += [f"the image classifier's {lb.name} ({lb.score:.2f}), which has no class for the {fills[0].name} "
+                    "that fills the picture: not taken as a second subject" for lb in dropped]
+    return [lb for lb in labels if lb not in dropped]
 
 
 def _part_of_animal(d: Detection, probs, boxes: list[Detection], f: Facts) -> bool:

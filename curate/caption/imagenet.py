@@ -108,8 +108,12 @@ def labels(probs: np.ndarray) -> list[Label]:
     group's word when the group holds GROUP_SCORE (SCENE_GROUP_SCORE for places: ImageNet splits
     buildings into 15 near-alike classes, so an arena is palace 0.13, bell cote 0.09, stupa...)."""
     top = [i for i in np.argsort(probs)[::-1][:TOP_K * 5] if nouns()[i].kind in SUBJECT_KINDS]
-    found = [Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group)
-             for n, p in _by_noun(probs, top[:TOP_K * 3])[:TOP_K] if p >= LABEL_SCORE]
+    found = []
+    for n, p in _by_noun(probs, top[:TOP_K * 3])[:TOP_K]:
+        # a second class of the first's group is the head hesitating between kin (jaguar 0.51,
+        # leopard 0.45 on two jaguars), not a second subject
+        if p >= LABEL_SCORE and not any(n.group and f.group == n.group for f in found):
+            found.append(Label(n.noun, round(p, 3), "imagenet", n.coco, n.kind, n.group))
     for n, p in _by_noun(probs, top, kind_of)[:1]:
         least = SCENE_GROUP_SCORE if n.kind == "scene" and n.group else GROUP_SCORE
         if p >= least and not any(kind_of(n) in (f.name, f.coco, f.group) for f in found):
