@@ -295,7 +295,7 @@ def test_captions_sheet_shows_object_boxes_in_chromium(tmp_path):
 
 @pytest.mark.slow
 def test_labelled_caption_set_floor():
-    """The labelled set of tests/data/caption_labels (133 registry images, expected subjects
+    """The labelled set of tests/data/caption_labels (161 registry images, expected subjects
     and counts written by looking). The issue's goals (>= 90% named, >= 80% counts, 0 invented)
     are not met yet; this holds the measured level so that no change goes below it."""
     from curate.caption.evaluate import evaluate
@@ -305,9 +305,9 @@ def test_labelled_caption_set_floor():
     print(s, invented, r["medium"], r["crowds"])
     # counts are over every countable subject, read from the objects or, for a subject only a
     # whole-image label names, the one its "a" states; wrong labels in `short` count as invented
-    assert s["named"] / s["total"] >= 0.58 and s["counts_right"] / s["countable"] >= 0.49
-    assert invented["objects"] <= 6 and invented["labels"] <= 14 and invented["people"] <= 1
-    assert invented["hands"] == 0 and r["medium"]["right"] >= 120
+    assert s["named"] / s["total"] >= 0.56 and s["counts_right"] / s["countable"] >= 0.48
+    assert invented["objects"] <= 9 and invented["labels"] <= 18 and invented["people"] <= 1
+    assert invented["hands"] == 0 and r["medium"]["right"] >= 148
 
 
 def _sign(text: str, mirrored: bool) -> bytes:

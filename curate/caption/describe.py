@@ -19,9 +19,9 @@ MAX_SUBJECTS = 4           # kinds of things named in `short`; `dense` names the
 # COCO names as a caption says them
 SAY = {"tv": "television", "dining table": "table", "sports ball": "ball", "cell phone": "mobile phone",
        "hair drier": "hair dryer", "remote": "remote control", "mouse": "computer mouse",
-       "skis": "pair of skis"}
+       "skis": "pair of skis", "scissors": "pair of scissors"}
 PLURALS = {"person": "people", "sheep": "sheep", "mouse": "mice", "knife": "knives", "fish": "fish",
-           "pair of skis": "pairs of skis", "bus": "buses", "glass": "glasses", "couch": "couches",
+           "pair of skis": "pairs of skis", "pair of scissors": "pairs of scissors", "bus": "buses", "glass": "glasses", "couch": "couches",
            "bench": "benches", "sandwich": "sandwiches", "box": "boxes", "dish": "dishes", "goose": "geese",
            "deer": "deer", "ox": "oxen", "bird of prey": "birds of prey", "child": "children", "man": "men", "woman": "women"}
 
