@@ -20,6 +20,9 @@ MAX_SUBJECTS = 4           # kinds of things named in `short`; `dense` names the
 SAY = {"tv": "television", "dining table": "table", "sports ball": "ball", "cell phone": "mobile phone",
        "hair drier": "hair dryer", "remote": "remote control", "mouse": "computer mouse",
        "skis": "pair of skis", "scissors": "pair of scissors"}
+# The ImageNet group a detector class belongs to, where ImageNet has no class of its own for it:
+# the head's 'tool' beside a counted pair of scissors is the same thing.
+KIND_OF = {"scissors": "tool"}
 PLURALS = {"person": "people", "sheep": "sheep", "mouse": "mice", "knife": "knives", "fish": "fish",
            "pair of skis": "pairs of skis", "pair of scissors": "pairs of scissors", "bus": "buses", "glass": "glasses", "couch": "couches",
            "bench": "benches", "sandwich": "sandwiches", "box": "boxes", "dish": "dishes", "goose": "geese",
@@ -75,10 +78,12 @@ def subjects(record: dict) -> list[str]:
     out += [number(t["count"], _noun(t), a=True) for t in record["objects"]]
     seen = {t["name"] for t in record["objects"]} | {t["fine"] for t in record["objects"]} \
         | ({"person"} if c["people"] else set())
+    kinds = {KIND_OF.get(t["name"]) for t in record["objects"]}
     for label in record["labels"]:
         if label["name"] == "animal" and out:
             continue  # the head's fallback word, for a picture nothing else names
-        if label["kind"] != "scene" and not {label["coco"], label["name"], label["group"]} & seen:
+        if label["kind"] != "scene" and not {label["coco"], label["name"], label["group"]} & seen \
+                and label["name"] not in kinds:
             out.append(article(label["name"]))
             seen.add(label["coco"] or label["name"])
     return out
