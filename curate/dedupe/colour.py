@@ -14,7 +14,9 @@ As in the grey check, the pair agrees when the largest region of difference is a
 a light and a medium-light tone fall under TOL_C, but the tone shift is one offset over all the
 skin while JPEG's chroma errors change sign from block to block: so the mean chroma error over
 the coloured flat pixels of both must also stay under TOL_OFFSET (labelled copies: at most 5.8;
-those tone pairs: 6.2 and over).
+those tone pairs: 6.2 and over). A half-size JPEG copy of a 64 px emoji has no flat pixels left,
+so the mean colours are also compared at COARSE px, up to one gain (TOL_COARSE): that keeps
+tones two or more apart from such copies; neighbouring tones it cannot (README 'Dedupe').
 
 An image without colour (a greyscale copy, a black-and-white drawing) has nothing to compare:
 the check passes it, so a greyscale copy of a colour image stays a duplicate.
@@ -37,7 +39,7 @@ CLIP = 250         # channel values at or above this count as clipped white
 COLOURED = 10.0    # chroma over which a pixel counts for the mean colour offset
 TOL_OFFSET = 6.0   # mean chroma error over the coloured flat pixels of both (a tone shift is one offset)
 COARSE = 16        # px: the mean colours compared at this size too (a 32 px JPEG stores its chroma at 16 px)
-TOL_COARSE = 15.0  # mean luma or chroma error over the coloured coarse pixels (README: copies at most 14.3)
+TOL_COARSE = 15.0  # mean luma or chroma error over coloured coarse pixels: copies up to 14.3 (README)
 MIN_COARSE = 4     # coarse pixels coloured in both below which there is no colour to compare
 
 
