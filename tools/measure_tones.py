@@ -63,8 +63,8 @@ def summary(a, b) -> str:
             return "no colour in one: agrees"
         gain, region, offset = min(ev["gains"], key=lambda g: max(g[1] / REGION, g[2] / colour.TOL_OFFSET))
         coarse = "-" if ev["coarse"] is None else f"{ev['coarse']:.1f}"
-        parts.append(f"flat coloured {ev['flat_coloured']:4d}, coarse {coarse:>5s}, at gain {gain:+.2f}: region {region:2d}, "
-                     f"offset {offset:4.1f}")
+        parts.append(f"flat coloured {ev['flat_coloured']:4d}, coarse {coarse:>5s}, "
+                     f"at gain {gain:+.2f}: region {region:2d}, offset {offset:4.1f}")
     return " | ".join(parts[:2]) or "no alignment within the pixel region"
 
 
@@ -96,8 +96,8 @@ def copies(top: int = 25) -> None:
         for i, j in itertools.combinations(range(len(items)), 2):
             if not pixels.agree(thumbs[i], thumbs[j], REGION):
                 continue
-            coarse = [colour.evidence(x, y).get("coarse") for x, y in pixels.colour_alignments(thumbs[i], thumbs[j], REGION)]
-            coarse = [c for c in coarse if c is not None]
+            aligned = pixels.colour_alignments(thumbs[i], thumbs[j], REGION)
+            coarse = [c for c in (colour.evidence(x, y).get("coarse") for x, y in aligned) if c is not None]
             rows.append((min(coarse) if coarse else -1.0, source, items[i].transform, items[j].transform))
     rows.sort(reverse=True)
     print(f"labelled emoji copies that agree: {len(rows)}; largest coarse errors:")
