@@ -14,7 +14,9 @@ As in the grey check, the pair agrees when the largest region of difference is a
 a light and a medium-light tone fall under TOL_C, but the tone shift is one offset over all the
 skin while JPEG's chroma errors change sign from block to block: so the mean chroma error over
 the coloured flat pixels of both must also stay under TOL_OFFSET (labelled copies: at most 5.8;
-those tone pairs: 6.2 and over).
+those tone pairs: 6.2 and over). A half-size JPEG copy of a 64 px emoji has no flat pixels left,
+so the mean colours are also compared at COARSE px, up to one gain (TOL_COARSE): that keeps
+tones two or more apart from such copies; neighbouring tones it cannot (README 'Dedupe').
 
 An image without colour (a greyscale copy, a black-and-white drawing) has nothing to compare:
 the check passes it, so a greyscale copy of a colour image stays a duplicate.
@@ -36,6 +38,9 @@ ACHROMATIC = 6.0   # 99th percentile chroma under which an image has no colour
 CLIP = 250         # channel values at or above this count as clipped white
 COLOURED = 10.0    # chroma over which a pixel counts for the mean colour offset
 TOL_OFFSET = 6.0   # mean chroma error over the coloured flat pixels of both (a tone shift is one offset)
+COARSE = 16        # px: the mean colours compared at this size too (a 32 px JPEG stores its chroma at 16 px)
+TOL_COARSE = 15.0  # mean luma or chroma error over coloured coarse pixels: copies up to 14.3 (README)
+MIN_COARSE = 4     # coarse pixels coloured in both below which there is no colour to compare
 
 
 def _flat(rgb: np.ndarray) -> np.ndarray:
@@ -68,13 +73,47 @@ def _largest_difference(a: np.ndarray, b: np.ndarray, gain: float, flat: np.ndar
     return int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
 
 
+def _coarse_error(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Smallest mean error (luma or chroma) of b against a made one gain brighter, over the pixels
+    coloured in both at COARSE px; None when too few are. A half-size JPEG of a 64 px emoji has
+    no flat pixels left for the local check, and its skin is mixed with the outline at this size,
+    but the same way in both images."""
+    a, b = (cv2.resize(im, (COARSE, COARSE), interpolation=cv2.INTER_AREA) for im in (a, b))
+    coloured = (_chroma(a) > COLOURED) & (_chroma(b) > COLOURED) & (a.max(-1) < CLIP) & (b.max(-1) < CLIP)
+    if coloured.sum() < MIN_COARSE:
+        return None
+    errors = [(np.clip(x[coloured] * gain, 0, 255) - y[coloured]).mean(0) @ YCBCR.T
+              for x, y in ((a, b), (b, a)) for gain in GAINS]
+    return float(min(max(abs(e[0]), np.hypot(e[1], e[2])) for e in errors))
+
+
+def _masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flat in both, its blurred weight, flat and coloured in both)."""
+    flat = (_flat(a) & _flat(b)).astype(np.float32)
+    weight = cv2.GaussianBlur(flat, (0, 0), SIGMA) + 1e-6
+    return flat, weight, (flat > 0) & (_chroma(a) > COLOURED) & (_chroma(b) > COLOURED)
+
+
 def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
     """Whether two aligned RGB thumbnails (float32, 0-255) have the same colours, up to one brightness gain."""
     if not (_has_colour(a) and _has_colour(b)):
         return True
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    flat = (_flat(a) & _flat(b)).astype(np.float32)
-    weight = cv2.GaussianBlur(flat, (0, 0), SIGMA) + 1e-6
-    coloured = (flat > 0) & (_chroma(a) > COLOURED) & (_chroma(b) > COLOURED)
+    coarse = _coarse_error(a, b)
+    if coarse is not None and coarse > TOL_COARSE:
+        return False  # the mean colours already differ by more than one gain
+    flat, weight, coloured = _masks(a, b)
     return any(_largest_difference(x, y, gain, flat, weight) <= max_region and _offset(x, y, gain, coloured) <= TOL_OFFSET
                for x, y in ((a, b), (b, a)) for gain in GAINS)
+
+
+def evidence(a: np.ndarray, b: np.ndarray) -> dict:
+    """What agree() decides on, for measuring (tools/measure_tones.py): the flat coloured pixels of
+    both, the coarse error, and at each gain the largest region of difference and the offset."""
+    if not (_has_colour(a) and _has_colour(b)):
+        return {"colour": False}
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    flat, weight, coloured = _masks(a, b)
+    return {"colour": True, "flat_coloured": int(coloured.sum()), "coarse": _coarse_error(a, b),
+            "gains": [(round(gain, 2) * (1 if x is a else -1), _largest_difference(x, y, gain, flat, weight),
+                       _offset(x, y, gain, coloured)) for x, y in ((a, b), (b, a)) for gain in GAINS]}

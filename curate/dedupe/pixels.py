@@ -70,17 +70,22 @@ def _alignments(a: np.ndarray, b: np.ndarray):
                 yield a[y:y + k, x:x + k], b[y:y + k, x:x + k]
 
 
-def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
-    """Whether the best grey alignments of two thumbnails leave no region of disagreement over
-    `max_region` pixels, in grey and in colour. Colour is checked only where grey aligns best: at
-    a wrong alignment (one tone of an emoji matched as an 80% crop of another) the grey ranks can
-    still pass, while the flat skin of the two no longer overlaps and the colour check sees only
-    the white background."""
+def colour_alignments(a: np.ndarray, b: np.ndarray, max_region: int):
+    """The alignments whose colour is compared: those whose grey region is within SLACK of the best
+    and within `max_region`. At a wrong alignment (one tone of an emoji matched as an 80% crop of
+    another) the grey ranks can still pass, while the flat skin of the two no longer overlaps and
+    the colour check sees only the white background. Lazy: the first good ones come first."""
     tried = []
     for x, y in _alignments(a, b):
         region = _largest_region(x[..., 0], y[..., 0])
-        if region <= min(SLACK, max_region) and colour.agree(x[..., 1:], y[..., 1:], max_region):
-            return True  # within SLACK of the best, whatever the best is: no need to find it
+        if region <= min(SLACK, max_region):
+            yield x[..., 1:], y[..., 1:]  # within SLACK of the best, whatever the best is
         tried.append((region, x, y))
     limit = min(min(region for region, _, _ in tried) + SLACK, max_region)
-    return any(colour.agree(x[..., 1:], y[..., 1:], max_region) for region, x, y in tried if SLACK < region <= limit)
+    yield from ((x[..., 1:], y[..., 1:]) for region, x, y in tried if SLACK < region <= limit)
+
+
+def agree(a: np.ndarray, b: np.ndarray, max_region: int) -> bool:
+    """Whether the best grey alignments of two thumbnails leave no region of disagreement over
+    `max_region` pixels, in grey and in colour."""
+    return any(colour.agree(x, y, max_region) for x, y in colour_alignments(a, b, max_region))
