@@ -24,8 +24,8 @@ SAY = {"tv": "television", "dining table": "table", "sports ball": "ball", "cell
 # the head's 'tool' beside a counted pair of scissors is the same thing.
 KIND_OF = {"scissors": "tool"}
 PLURALS = {"person": "people", "sheep": "sheep", "mouse": "mice", "knife": "knives", "fish": "fish",
-           "pair of skis": "pairs of skis", "pair of scissors": "pairs of scissors", "bus": "buses", "glass": "glasses", "couch": "couches",
-           "bench": "benches", "sandwich": "sandwiches", "box": "boxes", "dish": "dishes", "goose": "geese",
+           "pair of skis": "pairs of skis", "pair of scissors": "pairs of scissors", "bus": "buses",
+           "glass": "glasses", "couch": "couches", "bench": "benches", "sandwich": "sandwiches", "box": "boxes", "dish": "dishes", "goose": "geese",
            "deer": "deer", "ox": "oxen", "bird of prey": "birds of prey", "child": "children", "man": "men", "woman": "women"}
 
 
