@@ -236,6 +236,7 @@ def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     boundary with their second-nearest cell; they are compared with the members, not with each
     other. (With one cell faiss pads the second column with id -1, so nobody visits.)"""
     fine = centroids.fine
+    reach = 2 * float(np.sqrt(np.einsum("kd,kd->k", fine, fine).max()))
     index = faiss.IndexFlatIP(fine.shape[1])
     index.add(centroids.coarse if len(centroids.coarse) else fine)
     step = 65_536
@@ -246,9 +247,15 @@ def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
             scores, ids = index.search(x, 2)
         else:
             scores, ids = _two_level(centroids, index, x)
-        near = (ids[:, 1] >= 0) & (scores[:, 0] - scores[:, 1] <= margin * _spacing(fine, ids[:, 0], ids[:, 1]))
+        gap = scores[:, 0] - scores[:, 1]
+        # Two centroids are at most reach apart: only the rows within margin * reach of their
+        # second cell need the spacing, a gather of two centroids each (most rows at 300k).
+        near = np.flatnonzero((ids[:, 1] >= 0) & (gap <= margin * reach))
+        near = near[gap[near] <= margin * _spacing(fine, ids[near, 0], ids[near, 1])]
         first.append(ids[:, 0])
-        second.append(np.where(near, ids[:, 1], -1))
+        visit = np.full(len(x), -1, ids.dtype)
+        visit[near] = ids[near, 1]
+        second.append(visit)
     return np.concatenate(first), np.concatenate(second)
 
 
