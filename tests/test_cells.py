@@ -71,6 +71,7 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
     found = [(i, j) for p in parts for i, j in zip(*(pq.read_table(p)[c].to_pylist() for c in "ij"))]
     assert len(found) == len(set(found)) == len(reference.i) > 1000  # no pair written twice
     assert params.get("coarse", 0) > 0 if two_level else not params.get("coarse")
+    assert not (tmp_path / "shards").exists()  # the shards kept for assign are deleted once assigned
     assert set(found) == _pairs(reference)
     assert params["tasks"]["assign"] == 4
     if mode == "kmeans":

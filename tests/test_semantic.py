@@ -86,6 +86,24 @@ def test_fine_cells_stay_near_their_target_size(monkeypatch):
     assert params["largest_cell"] < 3 * 60 and params["cell_pairs_computed"] / len(vectors) < 40
 
 
+def test_a_blob_without_structure_gets_fewer_larger_fine_cells():
+    """Cells of 32 training rows cut an isotropic blob anywhere, so most rows lie near a boundary
+    (the bench's topics at 3M): such a coarse cell gets fewer cells; 20 separate groups keep 20."""
+    rng = np.random.default_rng(5)
+
+    def around(centres, cos):
+        noise = rng.standard_normal(centres.shape).astype(np.float32)
+        x = np.sqrt(cos) * centres + np.sqrt(1 - cos) * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    centres = around(np.zeros((20, 256), np.float32), 0.0)
+    groups = around(np.repeat(centres, 32, axis=0), 0.8)
+    blob = around(np.repeat(centres[:1], 640, axis=0), 0.6)
+    assert semantic._visiting(semantic._spherical_kmeans(blob[0::2], 20, 32), blob[1::2]) > semantic.MAX_VISITORS
+    assert len(semantic.train_fine(groups)) == 20
+    assert len(semantic.train_fine(blob)) <= 10
+
+
 def test_fine_training_rows_of_shards_are_those_of_the_whole():
     """Each shard's task picks its own rows of the fine-training sample, without the whole list."""
     n, k = 100_000, 400

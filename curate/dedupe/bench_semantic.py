@@ -162,7 +162,10 @@ def _run(n, dim, threshold, scheduler):
             wall = time.perf_counter() - start - startup
             client = getattr(ex, "client", None)
             workers = client.run(_peak_rss_gb) if client is not None else {}
-            worker_cpu = sum(client.run(_cpu_s).values()) if client is not None else 0.0
+            # local:N workers are this process's children, counted in RUSAGE_CHILDREN once they
+            # exit (adding client.run's figure too counted them twice); a remote cluster's are not.
+            remote = client is not None and not scheduler.startswith("local")
+            worker_cpu = sum(client.run(_cpu_s).values()) if remote else 0.0
         cpu = _cpu_s() + _cpu_s(resource.RUSAGE_CHILDREN) + worker_cpu
         found = np.concatenate([pq.read_table(p, columns=["i"])["i"].to_numpy() * n
                                 + pq.read_table(p, columns=["j"])["j"].to_numpy() for p in parts])

@@ -4,7 +4,10 @@ The centroids are semantic.py's (the same samples, seeds and cell count, so the 
 same): the driver trains the flat or coarse ones on a sample it reads shard by shard; with two
 levels a task per shard writes its rows of the fine-training sample sorted by coarse cell
 (train/<shard>.*), and a task per group of coarse cells trains their fine centroids from those
-rows (fine/<c0>-<c1>.npy), so the fine cells stay near their target size at any scale. Then
+rows (fine/<c0>-<c1>.npy), so the fine cells stay near their target size at any scale. That
+task also keeps its whole shard as float16 (shards/<shard>.npy, deleted once assigned), so each
+shard is read (or, in the bench, drawn) once, not twice; the cells are then found from the
+float16 values, the values the search compares. Then
 1. a task per vector shard assigns its rows to their nearest cell (members) and, when the
    second-nearest centroid is within the margin, to that cell too (visitors), and writes them
    sorted by cell, the vectors as float16 (half the disk of float32; a cell is converted back
@@ -94,7 +97,9 @@ def train_rows(plan: Plan, source, shard: str) -> np.ndarray:
     s = source.shards.index(shard)
     lo, hi = (int(x) for x in source.starts[s:s + 2])
     rows = semantic.fine_rows(lo, hi, plan.n, plan.k)
-    x = semantic.f32(source.read(shard), rows - lo)
+    vectors = source.read(shard)
+    _save(plan.path("shards", f"{shard}.npy"), np.asarray(vectors).astype(np.float16, copy=False))
+    x = semantic.f32(vectors, rows - lo)
     coarse = np.load(plan.path("coarse.npy"))
     owner = semantic.nearest(coarse, x)
     _save(plan.path("train", f"{shard}.vectors.npy"), x[np.argsort(owner, kind="stable")].astype(np.float16))
@@ -125,7 +130,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
     if done.exists():
         return np.load(done)
     faiss.omp_set_num_threads(plan.threads)
-    vectors = source.read(shard)
+    kept = plan.path("shards", f"{shard}.npy")
+    vectors = np.load(kept) if kept.exists() else source.read(shard)
     start = source.starts[source.shards.index(shard)]
     if plan.k == 1:
         first, second = np.zeros(len(vectors), np.int64), np.full(len(vectors), -1)
@@ -144,6 +150,7 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
                         ("other", other)):
         _save(plan.path("assign", f"{shard}.{name}.npy"), array)
     _save(done, offsets.astype(np.int64))
+    kept.unlink(missing_ok=True)
     return offsets
 
 
@@ -228,6 +235,7 @@ def _train(plan: Plan, source, executor) -> semantic.Centroids:
     coarse = semantic.train_coarse(vectors, plan.k)
     del vectors
     plan.path("train").mkdir(parents=True, exist_ok=True)
+    plan.path("shards").mkdir(parents=True, exist_ok=True)
     _save(plan.path("coarse.npy"), coarse)
     counts = np.zeros(len(coarse), np.int64)
     with bar(total=len(source.shards), desc="fine-training rows", unit="shard") as progress:
@@ -281,6 +289,7 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
         for _, offsets in executor.map(functools.partial(assign, plan, source), source.shards):
             sizes += np.diff(offsets)
             progress.update()
+    shutil.rmtree(Path(work) / "shards", ignore_errors=True)  # a killed assign task's leftover
     lap("assign")
     members = sizes[:k]
     cell_rows = members + sizes[k:]
