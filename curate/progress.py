@@ -19,6 +19,9 @@ LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_
 CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal cursor and erase sequences
 # Third-party loggers that speak at INFO about their own machinery (Dask's cluster start-up, for one).
 CHATTY = ("distributed", "asyncio", "fsspec", "faiss.loader")
+# ... and one that warns of what curate never uses: bitsandbytes (which peft imports whenever it is
+# installed) on a CPU, that its 4-bit matmul kernel is missing; 8-bit AdamW does not need it.
+NOISE = ("bitsandbytes.backends.cpu.ops",)
 
 
 def setup(quiet: bool = False) -> None:
@@ -43,6 +46,8 @@ def setup(quiet: bool = False) -> None:
     )
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in NOISE:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _library_bars_off() -> None:

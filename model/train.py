@@ -151,8 +151,6 @@ def _load_trained_state(parts: dict, state: dict, cfg: TrainConfig) -> None:
 
 def _optimizer(name: str):
     if name == "adamw8bit":
-        # On a CPU its import warns that a 4-bit matmul kernel (which 8-bit AdamW never uses) is missing.
-        logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
         import bitsandbytes  # TrainConfig.resolved checked that it imports
 
         return bitsandbytes.optim.AdamW8bit
