@@ -4,8 +4,9 @@ Three searches, one answer shape. `exact` multiplies blocks of the matrix agains
 `kmeans` (SemDeDup-style) splits the set into k-means cells and runs the exact search inside
 each cell, which is what makes millions fit on one machine: both the assignment and the
 in-cell search are dense matrix products. Cells are sqrt(n) up to CELL_ROWS**2 rows and keep
-CELL_ROWS rows above (more in a blob that small cells would only cut), so the in-cell work grows as n; past FLAT_CELLS cells a row meets only
-the cells inside its two nearest of sqrt(K) coarse cells. A duplicate pair straddling a cell
+CELL_ROWS rows above (more in a blob that small cells would only cut), so the in-cell work grows
+as n; past FLAT_CELLS cells a row meets only the cells inside its two nearest of sqrt(K) coarse
+cells. A duplicate pair straddling a cell
 boundary would be lost, so a vector near the boundary between its nearest and second-nearest
 cells also visits the second. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
