@@ -160,12 +160,7 @@ def _second_opinion(d: Detection, probs, f: Facts, seen: Seen) -> tuple[Detectio
     # no renaming against the whole image: in a herd of bison a dim calf's crop is a 'spaniel'
     herd = seen.label_probs is not None and imagenet.family(seen.label_probs, d.name) >= imagenet.OTHER_SCORE
     if other and not herd and mine < NOT_MINE and (imagenet.knows(d.name) or d.name == "person"):
-        noun, p = imagenet.most_specific(probs, other[0]), other[1]
-        if other[0].kind != "animal" and noun != imagenet.kind_of(other[0]) and seen.labels \
-                and not any(lb.name == noun for lb in seen.labels):
-            # the crop of a thing ImageNet lacks is sure of a kin (wire cutters a 'can opener' 0.91)
-            # that the whole picture is not: name its kind ('tool'), which both agree on
-            noun = imagenet.kind_of(other[0])
+        noun, p = imagenet.most_specific(probs, other[0], seen.labels), other[1]
         # an unsure box counts under the crop's name when the head is very sure of it, or when
         # the whole image is that too (a camel calf's 'dog' box 0.46, a camel to its crop 0.73 and
         # to the whole picture 0.71)

@@ -129,7 +129,7 @@ def labels(probs: np.ndarray) -> list[Label]:
 
 @functools.cache
 def _where(field: str, value: str) -> np.ndarray:
-    """The indices of the ImageNet classes whose `field` ('coco', 'kind') is `value`."""
+    """The indices of the ImageNet classes whose `field` ('coco', 'kind', 'noun') is `value`."""
     return np.array([i for i, n in enumerate(nouns()) if getattr(n, field) == value], dtype=np.int64)
 
 
@@ -171,12 +171,17 @@ def crop_other(probs: np.ndarray, coco: str, lead: bool = False) -> tuple[Noun, 
     return None
 
 
-def most_specific(probs: np.ndarray, n: Noun) -> str:
+def most_specific(probs: np.ndarray, n: Noun, pictured: list[Label]) -> str:
     """The word for a crop crop_other named by kind: an animal's own noun (the lead rule already
-    weighed it), a thing's where its classes hold CROP_SCORE, else the kind's word (pliers are
-    'hook' 0.31 and 'can opener' 0.19: a tool)."""
-    own = float(probs[[i for i, m in enumerate(nouns()) if m.noun == n.noun]].sum())
-    return n.noun if n.kind == "animal" or own >= CROP_SCORE else kind_of(n)
+    weighed it); a thing's where its classes hold CROP_SCORE and the whole picture's labels
+    (`pictured`), if any, name it too; else the kind's word. Pliers are 'hook' 0.31 and 'can
+    opener' 0.19: a tool; wire cutters' crop is sure of a 'can opener' (0.91) that the picture,
+    a tool to it, is not, so both agree only on the kind."""
+    if n.kind == "animal":
+        return n.noun
+    own = float(probs[_where("noun", n.noun)].sum())
+    agreed = not pictured or any(lb.name == n.noun for lb in pictured)
+    return n.noun if own >= CROP_SCORE and agreed else kind_of(n)
 
 
 def crop_name(probs: np.ndarray, coco: str) -> str | None:
