@@ -56,11 +56,16 @@ def _has_colour(rgb: np.ndarray) -> bool:
     return float(np.percentile(_chroma(rgb), 99)) > ACHROMATIC
 
 
+def _mean_error(a: np.ndarray, b: np.ndarray, gain: float, mask: np.ndarray) -> np.ndarray:
+    """Mean (luma, Cb, Cr) error of b against a made `gain` times brighter, over `mask`."""
+    return (np.clip(a[mask] * gain, 0, 255) - b[mask]).mean(0) @ YCBCR.T
+
+
 def _offset(a: np.ndarray, b: np.ndarray, gain: float, coloured: np.ndarray) -> float:
     """Length of the mean chroma error of b against a made `gain` times brighter, over `coloured`."""
     if not coloured.any():
         return 0.0
-    return float(np.hypot(*((np.clip(a[coloured] * gain, 0, 255) - b[coloured]) @ YCBCR[1:].T).mean(0)))
+    return float(np.hypot(*_mean_error(a, b, gain, coloured)[1:]))
 
 
 def _largest_difference(a: np.ndarray, b: np.ndarray, gain: float, flat: np.ndarray, weight: np.ndarray) -> int:
@@ -82,8 +87,7 @@ def _coarse_error(a: np.ndarray, b: np.ndarray) -> float | None:
     coloured = (_chroma(a) > COLOURED) & (_chroma(b) > COLOURED) & (a.max(-1) < CLIP) & (b.max(-1) < CLIP)
     if coloured.sum() < MIN_COARSE:
         return None
-    errors = [(np.clip(x[coloured] * gain, 0, 255) - y[coloured]).mean(0) @ YCBCR.T
-              for x, y in ((a, b), (b, a)) for gain in GAINS]
+    errors = [_mean_error(x, y, gain, coloured) for x, y in ((a, b), (b, a)) for gain in GAINS]
     return float(min(max(abs(e[0]), np.hypot(e[1], e[2])) for e in errors))
 
 
