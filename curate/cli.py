@@ -6,6 +6,7 @@ import dataclasses
 import glob
 import json
 import logging
+import os
 import sys
 
 import curate
@@ -571,6 +572,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"curate {args.verb}: interrupted; finished shards are kept, rerun to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`curate query ... | head`): as for cat or grep, not an error. Python
+        # would report the failed flush of stdout at exit, so stdout is pointed at devnull first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

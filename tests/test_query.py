@@ -57,3 +57,17 @@ def test_bad_sql_is_one_line_and_exit_2(dataset, capsys, sql, needle):
 def test_not_a_dataset(tmp_path, capsys):
     assert curate("query", tmp_path / "nothing", "SELECT 1") == 2
     assert "is not a dataset" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_not_an_error(dataset):
+    """`curate query ... | head -1`: once head has what it wants, curate ends quietly, as cat does."""
+    import subprocess
+    import sys
+
+    sql = "SELECT repeat(url, 2000) AS u FROM images, range(50)"  # ~14 MB, far past the pipe's buffer
+    with subprocess.Popen([sys.executable, "-m", "curate.cli", "query", str(dataset), sql, "--format", "csv"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout.readline() == b'"u"\n'
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait() == 0 and "Traceback" not in err, err
