@@ -323,3 +323,14 @@ def test_text_keeps_word_spaces_and_sets_mirrored_text_apart():
     assert mirrored["caption"]["text"] == []
     assert any("mirror" in u and "AMBULANCE" in u for u in mirrored["caption"]["uncertain"])
     assert "AMBULANCE" not in mirrored["short"]
+
+
+@pytest.mark.parametrize("name", ["cv_word_china.jpg", "cv_word_here.jpg"])
+def test_a_picture_of_a_word_is_its_text_not_an_object(name):
+    """The ImageNet head calls the cropped word CHINA a 'nail' and HERE a 'digital clock': a
+    picture that is mostly its text lines states none of the head's labels."""
+    row = _caption_file(name)
+    word = name[len("cv_word_"):-len(".jpg")].upper()
+    assert [t["text"] for t in row["caption"]["text"]] == [word]
+    assert row["caption"]["labels"] == [] and row["short"].endswith(f'with the text "{word}".'), row["short"]
+    assert any("mostly text" in u for u in row["caption"]["uncertain"])

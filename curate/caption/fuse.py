@@ -29,6 +29,7 @@ BLURRED = 0.5            # in a photo, a person this much blurrier and smaller t
 PART_OF = 0.6            # an animal box this much inside surer boxes of other animals is part of them
 SAME_ANIMAL = 0.9        # an unsure box sharing this much of the smaller box with a counted one of its name is that one
 FILLS = 0.4              # an animal box this share of the picture is the picture's subject
+TEXT_FILLS = 0.5         # text lines covering this share of the picture make it a picture of text
 HELD_SCORE = 0.5         # a person crop the head gives this much to one object holds it (a violin, a tripod)
 ANIMALS = {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 LIKE_PEOPLE = ANIMALS | {"teddy bear"}  # a pose on one of these boxes is the animal's
@@ -42,6 +43,7 @@ def facts(seen: Seen, width: int, height: int) -> Facts:
     people_bodies = _people(seen, f, animals)
     _hands(seen, f, people_bodies)
     f.text = seen.text
+    _labels_of_a_text(f)
     f.uncertain += [f'text that reads only in a mirror at {t.box}: "{t.text}" (flipped), not taken as the image\'s text'
                     for t in seen.mirrored_text]
     return f
@@ -89,6 +91,21 @@ def _objects(seen: Seen, f: Facts) -> set[int]:
     if seen.label_probs is not None:
         f.labels = _beside_unnameable(seen.labels, f) + _held(seen, animals)
     return animals
+
+
+def _labels_of_a_text(f: Facts) -> None:
+    """A picture that is mostly its text lines (a cropped word, a sign close up) is a picture of
+    that text: the ImageNet head's labels for it are the shapes of its letters (the word CHINA a
+    'nail' 0.62, HERE a 'digital clock' 0.53), so none is stated."""
+    covered = np.zeros((f.height, f.width), bool)
+    for line in f.text:
+        x0, y0, x1, y1 = line.box
+        covered[max(0, y0):y1, max(0, x0):x1] = True
+    if not f.labels or covered.mean() < TEXT_FILLS:
+        return
+    f.uncertain += [f"the image classifier's {lb.name} ({lb.score:.2f}) on a picture that is mostly text: not stated"
+                    for lb in f.labels]
+    f.labels = []
 
 
 def _beside_unnameable(labels: list[Label], f: Facts) -> list[Label]:
