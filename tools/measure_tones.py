@@ -7,15 +7,20 @@ colour.agree decides on at the colour alignments: flat coloured pixels of both, 
 error (TOL_COARSE), and at the best gain the largest local region of difference (against the
 pixel region) and the mean chroma offset (TOL_OFFSET). `--labelled` prints the same for the
 labelled set's emoji copies (JPEG q15, resizes, crops, brightness...) that agree, closest to the
-thresholds first, so the gap between the two (or its absence) shows.
+thresholds first, so the gap between the two (or its absence) shows. `--shared-resolution`
+measures a lead for the tones TOL_COARSE cannot separate (README 'Dedupe', not solved): the
+coarse error with the sharper image first rendered as the small copy is (a 32 px JPEG at the
+best of a few qualities), for the tones against the copies and for the labelled set's copies
+against its half-size copies.
 
-    PYTHONPATH=. python tools/measure_tones.py [google_1f91e ...] [--all] [--labelled]
+    PYTHONPATH=. python tools/measure_tones.py [google_1f91e ...] [--all] [--labelled] [--shared-resolution]
 """
 
 import argparse
 import io
 import itertools
 
+import numpy as np
 from PIL import Image
 
 from curate import corpus
@@ -105,12 +110,70 @@ def copies(top: int = 25) -> None:
         print(f"  {c:5.1f} {source} {ta} / {tb}")
 
 
+QUALITIES = (50, 70, 90)  # the small copy's JPEG quality is not known: the best of these
+
+
+def _as_small_copy(thumb: np.ndarray, quality: int) -> np.ndarray:
+    """A thumbnail (grey + RGB) rendered as a half-size (32 px) JPEG copy would be, thumbnailed again."""
+    rgb = Image.fromarray(np.clip(thumb[..., 1:], 0, 255).round().astype(np.uint8))
+    buf = io.BytesIO()
+    rgb.resize((pixels.SIZE // 2,) * 2, Image.Resampling.BOX).save(buf, "JPEG", quality=quality)
+    return pixels.thumbnail(Image.open(buf))
+
+
+def _coarse(a: np.ndarray, b: np.ndarray, rendered: bool) -> float:
+    """Smallest coarse error over the colour alignments (of `a` rendered as a small copy, when asked)."""
+    values = [colour.evidence(x, y).get("coarse")
+              for a2 in ([_as_small_copy(a, q) for q in QUALITIES] if rendered else [a])
+              for x, y in pixels.colour_alignments(a2, b, REGION)]
+    values = [v for v in values if v is not None]
+    return min(values) if values else float("nan")
+
+
+def shared_resolution(names: list[str]) -> None:
+    """Each tone's PNG (as ingested) against every half-size copy: the coarse error as compared
+    now and with the PNG first rendered at the copy's resolution."""
+    same, other = [], []
+    for name in names:
+        images = toned(name)
+        thumbs = {k: pixels.thumbnail(v) for k, v in images.items()}
+        for (ta, ka), (tb, kb) in itertools.product(sorted(thumbs), repeat=2):
+            if ka == "png" and kb == "half":
+                row = (_coarse(thumbs[ta, ka], thumbs[tb, kb], False), _coarse(thumbs[ta, ka], thumbs[tb, kb], True),
+                       name, ta or "yellow", tb or "yellow")
+                (same if ta == tb else other).append(row)
+    for i, label in ((0, "as compared now"), (1, "PNG rendered as the copy")):
+        top = max(r[i] for r in same)
+        print(f"{label}: a tone against its own half-size copy at most {top:.2f} ({len(same)} pairs); "
+              f"a tone against another tone's copy at or under that: {sum(r[i] <= top for r in other)} of {len(other)}")
+    print("  other tones' copies closest, PNG rendered:", ", ".join(f"{r[2]} {r[3]}/{r[4]} {r[1]:.2f}" for r in sorted(other, key=lambda r: r[1])[:8]))
+    data = [it for it in labelled.build() if it.source.startswith("emoji_")]
+    rows = []
+    for source in sorted({it.source for it in data}):
+        items = {it.transform: it for it in data if it.source == source}
+        small = pixels.thumbnail(items["resize"].image)
+        for transform, it in items.items():
+            thumb = pixels.thumbnail(it.image)
+            if transform != "resize" and pixels.agree(thumb, small, REGION):
+                rows.append((_coarse(thumb, small, True), _coarse(thumb, small, False), source, transform))
+    rows.sort(key=lambda r: -r[0])
+    print(f"labelled emoji copies against their half-size copy ({len(rows)} pairs that agree), the largest coarse "
+          "errors with the other side rendered as the small copy (as compared now):")
+    for rendered, now, source, transform in rows[:10]:
+        print(f"  {rendered:5.2f} ({now:5.2f}) {source} {transform}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="toned emoji, e.g. google_1f91e (default: all bundled)")
     parser.add_argument("--all", action="store_true", help="print every pair, not only the wrong ones")
     parser.add_argument("--labelled", action="store_true", help="also the labelled set's emoji copies")
+    parser.add_argument("--shared-resolution", action="store_true",
+                        help="only the coarse error with the sharper image rendered as the small copy (a lead)")
     args = parser.parse_args()
-    tones(args.names or toned_names(), args.all)
-    if args.labelled:
-        copies()
+    if args.shared_resolution:
+        shared_resolution(args.names or toned_names())
+    else:
+        tones(args.names or toned_names(), args.all)
+        if args.labelled:
+            copies()
