@@ -27,7 +27,7 @@ REJECTED = 0.02
 NOT_MINE = 0.1           # a crop giving the box's class less than this may rename it
 BLURRED = 0.5            # in a photo, a person this much blurrier and smaller than the sharpest is background
 PART_OF = 0.6            # an animal box this much inside surer boxes of other animals is part of them
-SAME_ANIMAL = 0.9        # an unsure box sharing this much of the smaller box with a counted one of its name is that one
+SEEN_TWICE = 0.9         # an unsure box sharing this much of the smaller box with a counted one of its name is that one
 FILLS = 0.4              # an animal box this share of the picture is the picture's subject
 TEXT_FILLS = 0.5         # text lines covering this share of the picture make it a picture of text
 HELD_SCORE = 0.5         # a person crop the head gives this much to one object holds it (a violin, a tripod)
@@ -145,7 +145,7 @@ def _seen_twice(d: Detection, counted: list[tuple], f: Facts) -> bool:
     if d.score >= COUNT_SCORE:
         return False
     at = next((k for k, (o, _) in enumerate(counted)
-               if overlap(d.box, o.box) >= SAME_ANIMAL * min(area(d.box), area(o.box))), None)
+               if overlap(d.box, o.box) >= SEEN_TWICE * min(area(d.box), area(o.box))), None)
     if at is None:
         return False
     twin, fine = counted[at]
