@@ -146,14 +146,11 @@ class _Projected:
     A pair is a candidate when its estimate plus PROJECT_SIGMAS of that reaches the threshold;
     the sums are folded into three extra columns, so the pass is one matrix product of D + 3.
     A block with more candidates than PROJECT_FALLBACK of its pairs is computed exactly instead
-    (a candidate's gathered dot product costs ~60 of the block's), and so is the rest of the
-    scan: cells of near-threshold topics, where the estimate cannot separate them, pay for one
-    block's pass (5,000 rows at topic cosine 0.84, 1 thread: exact 0.41 s, this 0.45 s; falling
-    back block by block 0.67 s; at 0.8: exact 0.43 s, this 0.28 s)."""
+    (a candidate's gathered dot product costs ~60 of the block's): cells of near-threshold
+    topics, where the estimate cannot separate them, cost the pass once more, no more."""
 
     def __init__(self, xb):
         self.xb = xb
-        self.exact = False  # a block fell back: the cell's rows are alike, so do the rest exactly
         self.mean = xb.mean(axis=0)
         self.mm = float(self.mean @ self.mean)
         z, a, norm = self._parts(xb)
@@ -164,15 +161,12 @@ class _Projected:
         return r @ _projection(x.shape[1]), x @ self.mean, np.sqrt(np.einsum("nd,nd->n", r, r))
 
     def pairs(self, xq, c0, threshold):
-        if self.exact:
-            return _block(xq, self.xb[c0:], threshold)
         z, a, norm = self._parts(xq)
         slack = PROJECT_SIGMAS * math.sqrt(2 / PROJECT_DIMS)
         zq = np.hstack([z, (slack * norm)[:, None], (a - self.mm)[:, None], np.ones((len(xq), 1), np.float32)])
         s = zq @ self.zb[c0:].T
         r, c = np.nonzero(s >= threshold)
         if len(r) > PROJECT_FALLBACK * s.size:
-            self.exact = True
             return _block(xq, self.xb[c0:], threshold)
         sim = np.einsum("nd,nd->n", xq[r], self.xb[c0 + c])
         keep = sim >= threshold
