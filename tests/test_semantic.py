@@ -145,34 +145,3 @@ def test_empty_and_tiny_inputs():
     res = semantic_pairs(np.eye(3, 8, dtype=np.float32), THRESHOLD, "kmeans")
     assert len(res.i) == 0
     assert (clusters(3, res.i, res.j) == [0, 1, 2]).all()
-
-
-@pytest.mark.parametrize("closeness", [0.5, 0.8, 0.86])
-@pytest.mark.parametrize("fallback", [None, 1.0])
-def test_first_pass_of_a_large_cell_finds_the_exact_pairs(closeness, fallback, monkeypatch):
-    """One topic of a cell's size (its rows at `closeness` to each other, 15% planted copies at
-    0.9-0.99): the first pass with exact candidates gives the pairs of the exact scan, within
-    the cell and for visitors; fallback 1.0 never falls back to the exact block."""
-    from curate.dedupe.bench_semantic import _around, _unit
-    if fallback is not None:
-        monkeypatch.setattr(semantic, "PROJECT_FALLBACK", fallback)
-    rng = np.random.default_rng(7)
-    m, d = semantic.PROJECT_ROWS + 300, 1280
-    topic = _unit(rng.standard_normal((1, d), dtype=np.float32))
-    x = _around(rng, np.repeat(topic, m, 0), np.full(m, closeness, np.float32))
-    copies = rng.integers(0, m, m // 7)
-    x = np.concatenate([x, _around(rng, x[copies], rng.uniform(0.9, 0.99, len(copies)).astype(np.float32))])
-    x = x.astype(np.float16)
-    base, visitors = np.arange(m + len(copies) - 200), np.arange(m + len(copies) - 200, m + len(copies))
-
-    def found(first_pass):
-        parts = []
-        semantic.scan(x, base, base, THRESHOLD, lambda *p: parts.append(p), triangle=True, first_pass=first_pass)
-        semantic.scan(x, visitors, base, THRESHOLD, lambda *p: parts.append(p), first_pass=first_pass)
-        i, j, sim = semantic.merge(parts, len(x))
-        return set(zip(i.tolist(), j.tolist())), sim
-
-    (exact, exact_sim), (fast, fast_sim) = found(False), found(True)
-    assert len(exact) > len(copies) // 2
-    assert fast == exact
-    assert np.allclose(np.sort(fast_sim), np.sort(exact_sim), atol=1e-5)

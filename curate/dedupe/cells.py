@@ -188,8 +188,8 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> d
             emit(a[keep], b[keep], sim[keep])
 
         members, visitors = np.arange(m), np.arange(m, len(rows))
-        semantic.scan(x, members, members, plan.threshold, emit, triangle=True, first_pass=True)
-        semantic.scan(x, visitors, members, plan.threshold, emit_visits, first_pass=True)
+        semantic.scan(x, members, members, plan.threshold, emit, triangle=True)
+        semantic.scan(x, visitors, members, plan.threshold, emit_visits)
     i, j, sim = semantic.merge(parts, plan.n)
     counts = {"candidates": int(len(i))}
     if verifier is not None and len(i):

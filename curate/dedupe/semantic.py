@@ -6,19 +6,15 @@ each cell, which is what makes millions fit on one machine: both the assignment 
 in-cell search are dense matrix products. Cells are sqrt(n) up to CELL_ROWS**2 rows and keep
 CELL_ROWS rows above (more in a blob that small cells would only cut), so the in-cell work grows
 as n; past FLAT_CELLS cells a row meets only the cells inside its two nearest of sqrt(K) coarse
-cells. A duplicate pair straddling a cell boundary would be lost, so a vector near the
-boundary between its nearest and second-nearest cells also visits the second. A cell of
-PROJECT_ROWS or more is searched with a cheaper first pass (a 256-d random projection of the
-rows' offsets from the cell mean, with a bound on its error) whose candidates get the exact dot
-product (_Projected): a cell that grows with its topic costs 0.4-0.6 of its all-pairs product.
-cells.py runs the same search as executor tasks. `ivf` is the classic faiss
+cells. A duplicate pair straddling a cell
+boundary would be lost, so a vector near the boundary between its nearest and second-nearest
+cells also visits the second. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
 are per query, not matrix products), so `auto` does not pick it.
 
 Float16 input stays float16: rows are converted to float32 one block or one cell at a time.
 """
 
-import functools
 import math
 import os
 from dataclasses import dataclass
@@ -31,16 +27,6 @@ from scipy.sparse.csgraph import connected_components
 EXACT_MAX_ROWS = 20_000  # auto: above this, k-means cells beat the n**2 brute force
 BLOCK_FLOATS = 64 << 20  # one similarity block: 64 Mi float32 = 256 MB
 TRIANGLE_ROWS = 256  # a triangle scan's row chunk: a 1,000-row cell computes 62% of its square, not all
-# The first pass of large cells (_Projected). Measured on one bench-like topic cell (1280-d,
-# 15% planted duplicates, threshold 0.9), 1 thread, exact vs first pass: 5,000 rows at topic
-# cosine 0.5: 0.43 s vs 0.17 s; 0.7: 0.44 vs 0.27; 0.8: 0.85 vs 0.38 (0.15% candidates); 0.85:
-# 28% candidates, so exact; no planted pair missed; 1,000 rows: 0.018 vs 0.016 s.
-PROJECT_ROWS = 1_024
-PROJECT_DIMS = 256
-# 3.5 sigma of the bound; a threshold pair's real deviation is smaller (its residuals
-# correlate, sqrt(1 + rho**2) < sqrt(2), and an orthonormal basis errs less than a Gaussian).
-PROJECT_SIGMAS = 3.5
-PROJECT_FALLBACK = 0.005
 # Visit the 2nd-nearest cell when the row is within this distance of the boundary (the
 # bisecting hyperplane of the two centroids: score gap / centroid distance). A score gap alone
 # shrinks with the centroid spacing, so a fixed gap made 99% of rows visitors at 3M (69% at 1M).
@@ -104,73 +90,22 @@ def f32(vectors, rows) -> np.ndarray:
     return np.ascontiguousarray(vectors[rows], dtype=np.float32)
 
 
-def scan(vectors, queries, base, threshold, emit, triangle=False, first_pass=False):
+def scan(vectors, queries, base, threshold, emit, triangle=False):
     """Thresholded dot products of rows `queries` against rows `base`, a row chunk at a time.
 
     With `triangle` (queries is base) each chunk only meets the base rows from its own start,
-    nearly halving the work; the pairs seen twice inside a chunk are dropped by `merge`. With
-    `first_pass` (the k-means cells) a base of PROJECT_ROWS or more rows, of 2 * PROJECT_DIMS dims
-    or more, is searched by `_Projected`.
+    nearly halving the work; the pairs seen twice inside a chunk are dropped by `merge`.
     """
     xb = f32(vectors, base)
     step = max(1, BLOCK_FLOATS // max(1, len(base)))
     if triangle:
         step = min(step, TRIANGLE_ROWS)
-    project = _Projected(xb) if first_pass and len(base) >= PROJECT_ROWS and xb.shape[1] >= 2 * PROJECT_DIMS else None
     for r0 in range(0, len(queries), step):
         xq = xb[r0:r0 + step] if triangle else f32(vectors, queries[r0:r0 + step])
         c0 = r0 if triangle else 0
-        r, c, sim = project.pairs(xq, c0, threshold) if project else _block(xq, xb[c0:], threshold)
-        emit(queries[r0 + r], base[c0 + c], sim)
-
-
-def _block(xq, xb, threshold):
-    s = xq @ xb.T
-    r, c = np.nonzero(s >= threshold)
-    return r, c, s[r, c]
-
-
-@functools.cache
-def _projection(d: int) -> np.ndarray:
-    """A fixed random orthonormal d x PROJECT_DIMS basis, scaled so dot products keep their size."""
-    q = np.linalg.qr(np.random.default_rng(0).standard_normal((d, PROJECT_DIMS)))[0]
-    return (q * math.sqrt(d / PROJECT_DIMS)).astype(np.float32)
-
-
-class _Projected:
-    """A cheaper first pass over a large cell whose candidates get the exact dot product.
-
-    For unit rows x, y and the base's mean m: x.y = x.m + y.m - m.m + (x - m).(y - m), the first
-    three terms exact; the residual dot is estimated from a fixed random projection to
-    PROJECT_DIMS, whose error has a standard deviation of at most |x - m| |y - m| sqrt(2 / D).
-    A pair is a candidate when its estimate plus PROJECT_SIGMAS of that reaches the threshold;
-    the sums are folded into three extra columns, so the pass is one matrix product of D + 3.
-    A block with more candidates than PROJECT_FALLBACK of its pairs is computed exactly instead
-    (a candidate's gathered dot product costs ~60 of the block's): cells of near-threshold
-    topics, where the estimate cannot separate them, cost the pass once more, no more."""
-
-    def __init__(self, xb):
-        self.xb = xb
-        self.mean = xb.mean(axis=0)
-        self.mm = float(self.mean @ self.mean)
-        z, a, norm = self._parts(xb)
-        self.zb = np.hstack([z, norm[:, None], np.ones((len(xb), 1), np.float32), a[:, None]])
-
-    def _parts(self, x):
-        r = x - self.mean
-        return r @ _projection(x.shape[1]), x @ self.mean, np.sqrt(np.einsum("nd,nd->n", r, r))
-
-    def pairs(self, xq, c0, threshold):
-        z, a, norm = self._parts(xq)
-        slack = PROJECT_SIGMAS * math.sqrt(2 / PROJECT_DIMS)
-        zq = np.hstack([z, (slack * norm)[:, None], (a - self.mm)[:, None], np.ones((len(xq), 1), np.float32)])
-        s = zq @ self.zb[c0:].T
+        s = xq @ xb[c0:].T
         r, c = np.nonzero(s >= threshold)
-        if len(r) > PROJECT_FALLBACK * s.size:
-            return _block(xq, self.xb[c0:], threshold)
-        sim = np.einsum("nd,nd->n", xq[r], self.xb[c0 + c])
-        keep = sim >= threshold
-        return r[keep], c[keep], sim[keep]
+        emit(queries[r0 + r], base[c0 + c], s[r, c])
 
 
 def merge(parts, n):
@@ -384,8 +319,8 @@ def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
     members = group(first, np.arange(n), k)
     visitors = group(second[visits], visits, k)
     for c in range(k):
-        scan(vectors, members[c], members[c], threshold, emit, triangle=True, first_pass=True)
-        scan(vectors, visitors[c], members[c], threshold, emit, first_pass=True)
+        scan(vectors, members[c], members[c], threshold, emit, triangle=True)
+        scan(vectors, visitors[c], members[c], threshold, emit)
         progress(len(members[c]))
     sizes = np.array([len(m) for m in members])
     return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER,
