@@ -16,7 +16,7 @@ from curate.manifest import read_table
 from curate.query import fetch
 from curate.score import evaluate
 from curate.score.image import score_image
-from curate.score.text_area import union_area
+from curate.caption.boxes import union_area
 from curate.workspace import Workspace
 from tests.helpers import curate, ingest_corpus, screenshot
 

@@ -64,6 +64,23 @@ def nms(detections: list[Detection], iou_max: float) -> list[Detection]:
     return kept
 
 
+def union_area(boxes, width: int, height: int) -> float:
+    """Share of a width x height image inside the union of [x0, y0, x1, y1] boxes (exact, on the
+    grid of the boxes' own edges: overlapping lines are not counted twice)."""
+    boxes = [[max(0, min(width, b[0])), max(0, min(height, b[1])), max(0, min(width, b[2])), max(0, min(height, b[3]))]
+             for b in boxes]
+    boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+    if not boxes or width <= 0 or height <= 0:
+        return 0.0
+    xs = np.unique([v for b in boxes for v in (b[0], b[2])])
+    ys = np.unique([v for b in boxes for v in (b[1], b[3])])
+    covered = np.zeros((len(ys) - 1, len(xs) - 1), bool)
+    for x0, y0, x1, y1 in boxes:
+        covered[np.searchsorted(ys, y0):np.searchsorted(ys, y1), np.searchsorted(xs, x0):np.searchsorted(xs, x1)] = True
+    cells = np.outer(np.diff(ys), np.diff(xs))
+    return float(cells[covered].sum() / (width * height))
+
+
 def pixel_box(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> list[int]:
     """A float box clipped to the image, as whole pixels."""
     return [int(np.clip(round(x0), 0, width)), int(np.clip(round(y0), 0, height)),

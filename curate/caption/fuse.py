@@ -11,7 +11,7 @@ import numpy as np
 
 from curate.caption import hands as hand_search
 from curate.caption import imagenet, nanodet
-from curate.caption.boxes import Detection, area, iou, overlap
+from curate.caption.boxes import Detection, area, iou, overlap, union_area
 from curate.caption.detect import PERSON_SURE, Seen
 from curate.caption.people import inside
 from curate.caption.records import Arm, Facts, Label, Person, Thing
@@ -97,11 +97,7 @@ def _labels_of_a_text(f: Facts) -> None:
     """A picture that is mostly its text lines (a cropped word, a sign close up) is a picture of
     that text: the ImageNet head's labels for it are the shapes of its letters (the word CHINA a
     'nail' 0.62, HERE a 'digital clock' 0.53), so none is stated."""
-    covered = np.zeros((f.height, f.width), bool)
-    for line in f.text:
-        x0, y0, x1, y1 = line.box
-        covered[max(0, y0):y1, max(0, x0):x1] = True
-    if not f.labels or covered.mean() < TEXT_FILLS:
+    if not f.labels or union_area([line.box for line in f.text], f.width, f.height) < TEXT_FILLS:
         return
     f.uncertain += [f"the image classifier's {lb.name} ({lb.score:.2f}) on a picture that is mostly text: not stated"
                     for lb in f.labels]

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from curate.caption import image as caption_image
+from curate.caption.boxes import union_area
 from curate.raw import decode, to_rgb
 from curate.score import brisque, nsfw, sharpness, text_area
 
@@ -43,13 +44,13 @@ def score_image(data: bytes, caption_boxes: list | None = None) -> dict:
     row["sharpness"] = timed("sharpness", sharpness.sharpness, g)
     row["blur"] = timed("blur", sharpness.blur, g)
     if caption_boxes is not None:
-        row["text_area"] = text_area.union_area(caption_boxes, w, h)
+        row["text_area"] = union_area(caption_boxes, w, h)
         text_from = VERSIONS["text_area"] + ", boxes from captions"
     else:
         banner = max(h, w) / min(h, w) > caption_image.BANNER_ASPECT
         boxes = timed("text_area", lambda: [t.box for t in caption_image.banner_text(small)] if banner
                       else text_area.read_boxes(small))
-        row["text_area"] = text_area.union_area(boxes, small.shape[1], small.shape[0])
+        row["text_area"] = union_area(boxes, small.shape[1], small.shape[0])
         text_from = VERSIONS["text_area"]
     row["provenance"] = {**VERSIONS, "text_area": text_from}
     row["seconds"] = seconds
