@@ -8,9 +8,9 @@ not counted as invented) and the number of people (null for a crowd too large to
 `people_min`).
 """
 
+import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 from curate.caption import alttext, imagenet
@@ -120,8 +120,10 @@ def evaluate(folder: Path = DEFAULT, rows: dict | None = None) -> dict:
 
 
 def main(argv=None) -> None:
-    folder = Path((argv or sys.argv[1:] or [DEFAULT])[0])
-    r = evaluate(folder)
+    parser = argparse.ArgumentParser(prog="python -m curate.caption.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT,
+                        help="a folder with images/ and labels.json (default: %(default)s)")
+    r = evaluate(parser.parse_args(argv).folder)
     for p in r["per_image"]:
         flags = "".join(f" {word} {p[key]}" for word, key in (("MISSED", "missed"), ("COUNTED (name, expected, found)", "miscounted"),
                                                                 ("INVENTED", "invented")) if p[key])

@@ -151,6 +151,9 @@ def _cpu_s(who=resource.RUSAGE_SELF) -> float:
 
 def _run(n, dim, threshold, scheduler):
     """Child process: plan and run the tasks, read the edges back, score them."""
+    from curate import progress
+
+    progress.setup(quiet=True)  # a spawned child starts with bars on: they would interleave with the rows
     with tempfile.TemporaryDirectory(prefix="curate-bench-dedupe-") as tmp:
         truth = Path(tmp) / "truth"
         truth.mkdir()
