@@ -13,7 +13,8 @@ import sys
 
 from tqdm import tqdm
 
-QUIET = False
+QUIET_ENV = "CURATE_QUIET"  # how --quiet reaches worker processes (pool and Dask), which never parse the command line
+QUIET = os.environ.get(QUIET_ENV) == "1"
 LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is not a terminal
 LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 CURSOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal cursor and erase sequences
@@ -27,6 +28,7 @@ NOISE = ("bitsandbytes.backends.cpu.ops",)
 def setup(quiet: bool = False) -> None:
     global QUIET
     QUIET = quiet
+    os.environ[QUIET_ENV] = "1" if quiet else "0"  # inherited by the workers this process starts later
     if quiet or not _on_terminal():
         # transformers' and huggingface_hub's own bars ("Loading weights") cannot write plain
         # lines, so off the terminal they are off, like all bars under --quiet

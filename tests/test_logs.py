@@ -55,3 +55,28 @@ def test_quiet_before_or_after_the_verb(argv):
 def test_version():
     done = subprocess.run([sys.executable, "-m", "curate.cli", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"curate {curate.__version__}"
+
+
+def one_bar(n):
+    """A task that draws a bar, as dedupe's and caption's tasks do in their worker processes."""
+    from curate import progress
+
+    with progress.bar(total=n, desc="worker bar", unit="img") as bar:
+        bar.update(n)
+    return n
+
+
+QUIET_POOL = """
+from curate import progress
+from curate.executors import make_executor
+progress.setup(quiet=True)
+with make_executor(None, 2) as ex:
+    print(sorted(n for _, n in ex.map(__import__("tests.test_logs").test_logs.one_bar, [3, 4])))
+"""
+
+
+def test_quiet_reaches_the_workers():
+    """-q silences the bars of tasks in worker processes too (dedupe's 'pixel check' leaked)."""
+    done = subprocess.run([sys.executable, "-c", QUIET_POOL], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[3, 4]", done.stderr
+    assert "worker bar" not in done.stderr, done.stderr
