@@ -378,8 +378,8 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
                    "reads); a later run without it does not fill in the rest")
     p.add_argument("--report", action="store_true", help="write reports/captions.html: images beside their "
                    "captions, with object, person, hand and text boxes drawn")
-    p.add_argument("--overwrite", action="store_true", help="caption every shard again when the captions there "
-                   "were made by other detectors or another VLM")
+    p.add_argument("--overwrite", action="store_true", help="caption every shard again (without it, shards already "
+                   "captioned are skipped, and captions made by other detectors or another VLM are refused)")
     _add_executor_args(p)
     p.set_defaults(fn=cmd_caption)
 

@@ -214,6 +214,13 @@ def test_caption_stage_writes_queryable_manifests_and_resumes(tmp_path):
     assert not first.exists() and ws.partitions("captions")[0].stat().st_mtime_ns == kept
     assert curate("caption", ws.root, "--detectors", "text", "--overwrite") == 0
     assert {r["captioner"] for r in read_table(ws, "captions").to_pylist()} == {"template+text"}
+    # the same captioner again: nothing to do; with --overwrite, every shard is captioned again
+    made = [p.stat().st_mtime_ns for p in ws.partitions("captions")]
+    assert curate("caption", ws.root, "--detectors", "text") == 0
+    assert [p.stat().st_mtime_ns for p in ws.partitions("captions")] == made
+    assert curate("caption", ws.root, "--detectors", "text", "--overwrite") == 0
+    again = [p.stat().st_mtime_ns for p in ws.partitions("captions")]
+    assert len(again) == 2 and all(a != b for a, b in zip(again, made))
 
 
 def test_caption_errors_are_one_line(tmp_path, capsys):

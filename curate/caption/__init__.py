@@ -71,17 +71,14 @@ def caption_shard(root: str, detectors: tuple[str, ...], vlm_dir: str | None, ke
     return {"images": len(out), "seconds": seconds, "wall": time.perf_counter() - started}
 
 
-def _made_by_others(ws: Workspace, shards: list[str], wanted: str, overwrite: bool) -> None:
+def _refuse_other_captioners(ws: Workspace, shards: list[str], wanted: str) -> None:
     """Captions of other detectors or another VLM beside these would mix two captioners in one
-    table: refused, or with `overwrite` removed so every shard is captioned again."""
+    table: refused (--overwrite captions every shard again)."""
     made = {c for s in shards
             for c in manifest.read_partition(ws.partition("captions", s), columns=["captioner"]).column("captioner").to_pylist()}
     if made - {wanted}:
-        if not overwrite:
-            raise UserError(f"the captions were made by {', '.join(sorted(made))}, not {wanted}; "
-                            "rerun with --overwrite to caption every shard again")
-        for s in shards:
-            ws.partition("captions", s).unlink()
+        raise UserError(f"the captions were made by {', '.join(sorted(made))}, not {wanted}; "
+                        "rerun with --overwrite to caption every shard again")
 
 
 def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = None, kept_only: bool = False,
@@ -95,12 +92,18 @@ def caption(ws: Workspace, executor, detectors=DETECTORS, vlm_dir: str | None = 
     params = {"detectors": list(detectors), "vlm": vlm_dir, "kept_only": kept_only}
     with ws.lock(), manifest.run(ws, "caption", params) as run:
         shards = ws.partition_names("images")
-        _made_by_others(ws, [s for s in shards if ws.partition("captions", s).exists()],
-                        captioner_name(detectors, vlm_dir), overwrite)
+        done = [s for s in shards if ws.partition("captions", s).exists()]
+        if overwrite:
+            for s in done:
+                ws.partition("captions", s).unlink()
+        else:
+            _refuse_other_captioners(ws, done, captioner_name(detectors, vlm_dir))
         todo = [s for s in shards if not ws.partition("captions", s).exists()]
         if not todo:
             reruns.nothing_to_do("caption", f"every shard is captioned by {captioner_name(detectors, vlm_dir)}")
-        elif len(todo) < len(shards):
+            run.add(rows_in=len(shards), rows_out=0)
+            return {"shards_captioned": 0, "captions": 0, "seconds": {}, "task_seconds": 0.0}
+        if len(todo) < len(shards):
             log.info("skipping %d shards already captioned", len(shards) - len(todo))
         # Fewer shards than local workers (a small dataset, or img2dataset's 10k-image shards):
         # give each task's OCR, most of the time, the cores that would sit idle.
