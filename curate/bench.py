@@ -180,11 +180,13 @@ def bench_score(args) -> dict:
 
 def bench_dedupe(args) -> dict:
     """Semantic dedupe as tasks on synthetic 1280-d vectors drawn per shard (curate/dedupe/bench_semantic.py)."""
-    from curate.dedupe.bench_semantic import bench
+    from curate.dedupe.bench_semantic import TOPICS, bench
 
     sizes = tuple(int(float(s)) for s in args.vectors.split(","))
-    rows = bench(sizes=sizes, scheduler=args.scheduler or "local:2")
-    result = {"scheduler": args.scheduler or "local:2"}
+    topic_rows = args.topic_rows or None
+    rows = bench(sizes=sizes, scheduler=args.scheduler or "local:2", topic_rows=topic_rows)
+    result = {"scheduler": args.scheduler or "local:2",
+              "topics": f"{topic_rows} rows each at every size" if topic_rows else f"{TOPICS} whatever the size"}
     for r in rows:
         workers = ", ".join(f"{w:.2f}" for w in r["worker_peak_gb"]) or "(not a Dask run: unmeasured)"
         phases = ", ".join(f"{k} {v:.0f}" for k, v in r["params"]["seconds"].items())

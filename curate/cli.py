@@ -546,6 +546,9 @@ def build_parser(strict: bool = False) -> argparse.ArgumentParser:
     p.add_argument("--embedder", default=DEFAULT_EMBEDDER, help="embed: the embedder to measure")
     p.add_argument("--vectors", default="100000,1000000", help="dedupe: comma-separated numbers of vectors")
     p.add_argument("--scheduler", metavar="SPEC", help="dedupe: where its tasks run (default: local:2)")
+    p.add_argument("--topic-rows", type=COUNT, default=500, metavar="N",
+                   help="dedupe: rows of each synthetic topic, the same at every size; 0: a fixed 2,000 "
+                        "topics, so a bigger set is denser (each topic is a structureless blob)")
     p.add_argument("--steps", type=POSITIVE, default=40, help="train: steps per round")
     p.add_argument("--lora", type=int, metavar="RANK", help="train: LoRA of this rank against full fine-tuning")
     p.add_argument("--base", metavar="LOCAL_DIR", help="train --lora: the model both sides start from "

@@ -49,7 +49,8 @@ def test_bench_ingest_reports_a_ratio(capsys):
 
 @pytest.mark.parametrize("argv,keys", [
     (["embed", "--rounds", 1], ["bare_images_per_s", "curate_images_per_s", "ratio"]),
-    (["dedupe", "--vectors", "20000"], ["n=20000", "recall 1.0000", "workers peak", "goal"]),
+    (["dedupe", "--vectors", "20000"], ["n=20000", "500 rows each at every size", "recall 1.0000", "workers peak", "goal"]),
+    (["dedupe", "--vectors", "20000", "--topic-rows", "0"], ["2000 whatever the size", "recall 1.0000"]),
     pytest.param(["train", "--lora", 2, "--steps", 5, "--rounds", 1], ["full_s_per_step", "lora_s_per_step", "speedup"],
                  marks=pytest.mark.skipif(not importlib.util.find_spec("peft"), reason="peft is not installed")),
 ])

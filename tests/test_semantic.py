@@ -145,3 +145,23 @@ def test_empty_and_tiny_inputs():
     res = semantic_pairs(np.eye(3, 8, dtype=np.float32), THRESHOLD, "kmeans")
     assert len(res.i) == 0
     assert (clusters(3, res.i, res.j) == [0, 1, 2]).all()
+
+
+def test_constant_density_topics_stay_near_their_chunk():
+    """`topic_rows`: chunk k draws from the topics of chunks k-1..k+1 only, so a topic keeps about
+    topic_rows rows however many chunks there are (the bench's same density at every size)."""
+    from curate.dedupe.bench_semantic import CHUNK, chunk
+
+    def singles(k, rows):
+        vectors, groups = chunk(k * CHUNK, CHUNK, dim=128, topic_rows=500)
+        return vectors[groups < 0][rows].astype(np.float32)
+
+    x = singles(0, slice(0, 1000))
+
+    def nearest(other):
+        return float(np.median((x @ other.T).max(1)))
+
+    same, neighbour, far = nearest(singles(0, slice(1000, 5000))), nearest(singles(1, slice(0, 4000))), \
+        nearest(singles(10, slice(0, 4000)))
+    assert same > 0.6 and neighbour > 0.6, (same, neighbour)  # same-topic rows at cosine 0.5-0.85
+    assert far < 0.5, far  # only the broad themes are shared (0.41 here)
