@@ -55,14 +55,14 @@ def _read(parts):
     return out
 
 
-@pytest.mark.parametrize("mode,margin,two_level", [("exact", 0.04, False), ("kmeans", 0.04, False),
-                                                   ("kmeans", 0.2, False), ("kmeans", 0.04, True)])
-def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, mode, margin, two_level):
+@pytest.mark.parametrize("mode,margin,levels", [("exact", 0.04, 1), ("kmeans", 0.04, 1), ("kmeans", 0.2, 1),
+                                                ("kmeans", 0.04, 2), ("kmeans", 0.04, 3)])
+def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, mode, margin, levels):
     """Several cells per task and several tasks; a wide margin makes many pairs meet on both
-    sides of a boundary, each kept once; cells found through coarse cells alike."""
+    sides of a boundary, each kept once; cells found through a tree of two or three levels alike."""
     monkeypatch.setattr(cells, "GROUP_ROWS", 700)
-    if two_level:
-        for name, value in [("CELL_ROWS", 60), ("FLAT_CELLS", 20)]:
+    if levels > 1:
+        for name, value in [("CELL_ROWS", 60), ("FLAT_CELLS", 20), ("BRANCH", {2: 40, 3: 5}[levels])]:
             monkeypatch.setattr(semantic, name, value)
     monkeypatch.setattr(semantic._kmeans, "__defaults__", (margin,))
     reference = semantic_pairs(source.vectors, THRESHOLD, mode)
@@ -70,7 +70,7 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
         parts, params = cells.pairs(source, THRESHOLD, tmp_path, ex, mode, margin=margin)
     found = [(i, j) for p in parts for i, j in zip(*(pq.read_table(p)[c].to_pylist() for c in "ij"))]
     assert len(found) == len(set(found)) == len(reference.i) > 1000  # no pair written twice
-    assert params.get("coarse", 0) > 0 if two_level else not params.get("coarse")
+    assert params.get("levels", 1) == levels
     assert not (tmp_path / "shards").exists()  # the shards kept for assign are deleted once assigned
     assert set(found) == _pairs(reference)
     assert params["tasks"]["assign"] == 4

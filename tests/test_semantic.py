@@ -65,11 +65,15 @@ def test_fast_modes_recall(data, exact, mode):
     assert res.params["mode"] in ("exact", "ivf", "kmeans")
 
 
-def test_two_level_cells_keep_recall(data, exact, monkeypatch):
-    """Past CELL_ROWS**2 rows cells have a fixed size and are found through coarse cells."""
+@pytest.mark.parametrize("branch,levels", [(40, 2), (5, 3)])
+def test_tree_cells_keep_recall(data, exact, monkeypatch, branch, levels):
+    """Past CELL_ROWS**2 rows cells have a fixed size and are found through a tree of centroids,
+    deeper as the cells outnumber BRANCH**levels."""
     monkeypatch.setattr(semantic, "CELL_ROWS", 60)
     monkeypatch.setattr(semantic, "FLAT_CELLS", 20)
+    monkeypatch.setattr(semantic, "BRANCH", branch)
     res = semantic_pairs(data[0], THRESHOLD, "kmeans")
+    assert res.params["levels"] == levels
     assert res.params["k"] > 80 and res.params["largest_cell"] < 400
     found, truth = _pairs(res), _pairs(exact)
     assert len(found & truth) / len(truth) >= 0.98 and found <= truth
@@ -165,3 +169,18 @@ def test_constant_density_topics_stay_near_their_chunk():
         nearest(singles(10, slice(0, 4000)))
     assert same > 0.6 and neighbour > 0.6, (same, neighbour)  # same-topic rows at cosine 0.5-0.85
     assert far < 0.5, far  # only the broad themes are shared (0.41 here)
+
+
+def test_uneven_nodes_are_split():
+    """A row's descent costs the size of the nodes it probes, so one that draws most rows is split:
+    of four well separated groups, one holding 85% of the rows, four centroids become seven, none
+    drawing more than SPLIT times its share."""
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((4, 64)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = np.concatenate([c + rng.standard_normal((size, 64)).astype(np.float32) / 16
+                        for c, size in zip(centres, [1700, 100, 100, 100])])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert np.bincount(semantic.nearest(semantic._spherical_kmeans(x, 4, 256), x)).max() == 1700
+    nodes = semantic._even(x, 4, 256, len(x) / 4)
+    assert len(nodes) == 7 and np.bincount(semantic.nearest(nodes, x)).max() <= semantic.SPLIT * len(x) / 4

@@ -215,8 +215,10 @@ def _images_digest(stored: Stored) -> str:
 
 
 def _work_folder(ws: Workspace, inputs: dict) -> Path:
-    """One folder per dataset state and settings: a rerun after a kill resumes in it."""
-    return ws.index / f"dedupe-{hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]}"
+    """One folder per dataset state, settings and layout of the work files: a rerun after a kill
+    resumes in it (a folder left by a version that laid them out otherwise is not reused)."""
+    key = json.dumps({**inputs, "layout": cells.LAYOUT}, sort_keys=True)
+    return ws.index / f"dedupe-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 def _up_to_date(ws: Workspace, inputs: dict, overwrite: bool) -> dict | None:

@@ -1,10 +1,10 @@
 """The semantic search of semantic.py as executor tasks: no process holds every vector.
 
 The centroids are semantic.py's (the same samples, seeds and cell count, so the cells are the
-same): the driver trains the flat or coarse ones on a sample it reads shard by shard; with two
-levels a task per shard writes its rows of the fine-training sample sorted by coarse cell
-(train/<shard>.*), and a task per group of coarse cells trains their fine centroids from those
-rows (fine/<c0>-<c1>.npy), so the fine cells stay near their target size at any scale. That
+same): the driver trains the flat ones, or the top level of the tree, on a sample it reads shard
+by shard; with a tree a task per shard writes its rows of the fine-training sample sorted by top
+node (train/<shard>.*), and a task per group of top nodes trains the levels below each from
+those rows (fine/<c0>-<c1>.npz), so the cells stay near their target size at any scale. That
 task also keeps its whole shard as float16 (shards/<shard>.npy, deleted once assigned), so each
 shard is read (or, in the bench, drawn) once, not twice; the cells are then found from the
 float16 values, the values the search compares. Then
@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from curate.dedupe import semantic
 from curate.progress import bar
 
+LAYOUT = 2  # of the work files; 2: centroids as a tree (level<i>, bounds<i>), top.npy
 GROUP_ROWS = 200_000  # members + visitors one search task reads (a cell at a time)
 TRAIN_ROWS = 100_000  # fine-training rows one training task reads
 MIN_GROUPS = 8  # search tasks, at least, when there are cells enough: work for every worker
@@ -88,8 +89,8 @@ def _slices(plan: Plan, folder: str, shards: list[str], lo: int, hi: int, names:
 
 
 def train_rows(plan: Plan, source, shard: str) -> np.ndarray:
-    """Task: one shard's rows of the fine-training sample, sorted by their nearest coarse cell;
-    returns its rows per coarse cell."""
+    """Task: one shard's rows of the fine-training sample, sorted by their nearest top node;
+    returns its rows per top node."""
     done = plan.path("train", f"{shard}.offsets.npy")
     if done.exists():
         return np.diff(np.load(done))
@@ -100,27 +101,29 @@ def train_rows(plan: Plan, source, shard: str) -> np.ndarray:
     vectors = source.read(shard)
     _save(plan.path("shards", f"{shard}.npy"), np.asarray(vectors).astype(np.float16, copy=False))
     x = semantic.f32(vectors, rows - lo)
-    coarse = np.load(plan.path("coarse.npy"))
-    owner = semantic.nearest(coarse, x)
+    top = np.load(plan.path("top.npy"))
+    owner = semantic.nearest(top, x)
     _save(plan.path("train", f"{shard}.vectors.npy"), x[np.argsort(owner, kind="stable")].astype(np.float16))
-    counts = np.bincount(owner, minlength=len(coarse))
+    counts = np.bincount(owner, minlength=len(top))
     _save(done, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     return counts
 
 
-def train_fine(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[np.ndarray]:
-    """Task: the fine centroids of coarse cells [c0, c1), each from its own training rows."""
+def train_below(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[semantic.Centroids]:
+    """Task: the levels below top nodes [c0, c1), each from its own training rows."""
     out = plan.path("fine", f"{cells[0]}-{cells[1]}.npz")
+    count = cells[1] - cells[0]
     if not out.exists():
         faiss.omp_set_num_threads(plan.threads)
         (x,), order, bounds = _slices(plan, "train", shards, *cells, ("vectors",))
-        fine = [semantic.train_fine(x[order[bounds[e]:bounds[e + 1]]]) for e in range(cells[1] - cells[0])]
+        levels = semantic.depth(plan.k) - 1
+        below = [semantic.train_subtree(x[order[bounds[e]:bounds[e + 1]]], levels) for e in range(count)]
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.npz")
-        np.savez(tmp, *fine)
+        np.savez(tmp, **{name: a for e, sub in enumerate(below) for name, a in sub.arrays(f"{e}.").items()})
         os.replace(tmp, out)
     with np.load(out) as z:
-        return [z[f"arr_{e}"] for e in range(cells[1] - cells[0])]
+        return [semantic.Centroids.of(z, f"{e}.") for e in range(count)]
 
 
 def assign(plan: Plan, source, shard: str) -> np.ndarray:
@@ -226,42 +229,52 @@ def _sample(source, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def _train(plan: Plan, source, executor) -> semantic.Centroids:
-    """semantic.train_centroids as tasks: the driver holds the flat or coarse sample only."""
+def _stopwatch(seconds: dict):
+    """lap(name) sets seconds[name] to the wall time since the last lap (or this call)."""
+    clock = [time.perf_counter()]
+
+    def lap(name):
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 1)
+    return lap
+
+
+def _train(plan: Plan, source, executor, seconds: dict) -> semantic.Centroids:
+    """semantic.train_centroids as tasks: the driver holds the flat or top-level sample only.
+    `seconds` gets the wall time of each part (top: the driver's sample and centroids)."""
+    lap = _stopwatch(seconds)
     sample = semantic.train_sample(plan.n, plan.k)
     vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
-    if plan.k <= semantic.FLAT_CELLS:
-        return semantic.Centroids.flat(vectors, plan.k)
-    coarse = semantic.train_coarse(vectors, plan.k)
+    top = semantic.train_top(vectors, plan.k)
     del vectors
+    if semantic.depth(plan.k) == 1:
+        return semantic.Centroids.flat(top)
     plan.path("train").mkdir(parents=True, exist_ok=True)
     plan.path("shards").mkdir(parents=True, exist_ok=True)
-    _save(plan.path("coarse.npy"), coarse)
-    counts = np.zeros(len(coarse), np.int64)
+    _save(plan.path("top.npy"), top)
+    lap("top")
+    counts = np.zeros(len(top), np.int64)
     with bar(total=len(source.shards), desc="fine-training rows", unit="shard") as progress:
         for _, found in executor.map(functools.partial(train_rows, plan, source), source.shards):
             counts += found
             progress.update()
+    lap("rows")
     groups = _groups(counts, min(TRAIN_ROWS, max(1, int(counts.sum()) // MIN_GROUPS)))
-    fine = {}
+    below = {}
     with bar(total=len(groups), desc="train fine cells", unit="task") as progress:
-        for cells, centroids in executor.map(functools.partial(train_fine, plan, source.shards), groups):
-            fine[cells] = centroids
+        for cells, trees in executor.map(functools.partial(train_below, plan, source.shards), groups):
+            below[cells] = trees
             progress.update()
-    return semantic.Centroids.two_level(coarse, [f for g in groups for f in fine[g]])
+    lap("below")
+    return semantic.Centroids.tree(top, [sub for g in groups for sub in below[g]])
 
 
 def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", verifier=None,
           margin: float = semantic.VISIT_MARGIN, threads: int = 1) -> tuple[list[Path], dict]:
     """Run the tasks on `executor` (entered); returns the edge partitions and the search params."""
     n = int(source.starts[-1])
-    clock = [time.perf_counter()]
     seconds = {}
-
-    def lap(name):
-        clock.append(time.perf_counter())
-        seconds[name] = round(clock[-1] - clock[-2], 1)
-
+    lap = _stopwatch(seconds)
     if mode == "auto":
         mode = "exact" if n <= semantic.EXACT_MAX_ROWS else "kmeans"
     k = 1 if mode == "exact" else semantic.cell_count(n)
@@ -272,13 +285,14 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
         params.update(index="faiss.Kmeans spherical", niter=semantic.KMEANS_NITER, visit_margin=margin)
         if not centroids.exists():
             tmp = centroids.with_name(f".tmp-{os.getpid()}-{centroids.name}")
-            _train(Plan(str(work), n, k, threshold, margin, threads), source, executor).save(tmp)
+            params["train_seconds"] = {}
+            _train(Plan(str(work), n, k, threshold, margin, threads), source, executor, params["train_seconds"]).save(tmp)
             os.replace(tmp, centroids)
             shutil.rmtree(Path(work) / "train", ignore_errors=True)  # the fine-training rows, used up
         trained = semantic.Centroids.load(centroids)
-        params.update(train_rows=len(semantic.train_sample(n, k)), coarse=len(trained.coarse))
-        if len(trained.coarse):
-            params["fine_points"] = semantic.FINE_POINTS
+        params.update(train_rows=len(semantic.train_sample(n, k)), levels=len(trained.levels))
+        if len(trained.levels) > 1:
+            params.update(top=len(trained.top), fine_points=semantic.FINE_POINTS)
         k = len(trained.fine)
     plan = Plan(str(work), n, k, threshold, margin, threads)
     plan.path("assign").mkdir(parents=True, exist_ok=True)

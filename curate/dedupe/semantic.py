@@ -5,8 +5,8 @@ Three searches, one answer shape. `exact` multiplies blocks of the matrix agains
 each cell, which is what makes millions fit on one machine: both the assignment and the
 in-cell search are dense matrix products. Cells are sqrt(n) up to CELL_ROWS**2 rows and keep
 CELL_ROWS rows above (more in a blob that small cells would only cut), so the in-cell work grows
-as n; past FLAT_CELLS cells a row meets only the cells inside its two nearest of sqrt(K) coarse
-cells. A duplicate pair straddling a cell
+as n; past FLAT_CELLS the cells are the leaves of a k-means tree a row descends through its
+nearest nodes. A duplicate pair straddling a cell
 boundary would be lost, so a vector near the boundary between its nearest and second-nearest
 cells also visits the second. cells.py runs the same search as executor tasks. `ivf` is the classic faiss
 index + range search; at 100k on 2 cores it measured 15-25x slower than `kmeans` (its scans
@@ -38,19 +38,33 @@ VISIT_MARGIN = 0.03
 IVF_NPROBE = 32
 KMEANS_NITER = 20
 # Cells of 250 rows, not 1,000: the in-cell work per row is ~2x the cell size (k-means cells are
-# uneven), so it fell 8x, while finding the cell costs more (sqrt(K) coarse cells). Measured on
+# uneven), so it fell 8x, while finding the cell costs more (more centroids). Measured on
 # 400k bench vectors: in-cell dot products per row 1,998 -> 250, assignment ~2x.
 CELL_ROWS = 250
-FLAT_CELLS = 1_000  # more cells than this: two levels
-# Two levels: the driver trains sqrt(k) coarse centroids on COARSE_POINTS rows each; each coarse
-# cell's fine centroids are trained on its own rows of a sample of FINE_POINTS rows per fine cell
-# (cells.py: a task per group of coarse cells). With 8 rows per cell, trained in the driver, the
-# cells came out uneven (3M bench: largest cell 6x the target, in-cell pairs per row 490 -> 1,109).
+FLAT_CELLS = 1_000  # more cells than this: a tree of centroids
+# Past FLAT_CELLS the cells are the leaves of a k-means tree (hierarchical k-means, as FLANN's):
+# the driver trains the top level on COARSE_POINTS rows a centroid; below it, each node's
+# children are trained on its own rows of a sample of FINE_POINTS rows per cell (cells.py: a
+# task per group of top cells), and a row descends through the nearest nodes of each level
+# (PROBE, LEAF_PROBE). Each level branches about k**(1/levels) ways, at most BRANCH: with two levels at any
+# size, finding a cell cost 3 * sqrt(k) dot products a row and training the cells sqrt(k)
+# a training row, so both grew as n**1.5 (bench dedupe, 1M -> 10M: assign x21.7, fine training
+# x64 for x10 vectors). With 8 rows per cell, trained in the driver, the cells came out uneven
+# (3M bench: largest cell 6x the target, in-cell pairs per row 490 -> 1,109).
+BRANCH = 40
 COARSE_POINTS = 256
 FINE_POINTS = 32
-SPLIT_ROWS = 2 * FINE_POINTS  # a fine cell drawing more training rows than this is split
-COARSE_PROBE = 2
-# A coarse cell whose held-out training rows would be visitors past this share gets fewer,
+SPLIT = 2  # a node or cell drawing more than twice its target of training rows is split
+# Nodes a row keeps a level: PROBE, and LEAF_PROBE on the level above the cells, whose children
+# it compares. One bench shard at 10M (three levels, 36 / 1,858 / 47,479 centroids, one thread),
+# planted pairs sharing or visiting a cell: keeping 2 nodes a level 0.9926; 3 above the cells
+# 0.9947 with 1, 2 or 3 at the top (0.91 s, 1.12 s, 1.43 s for its 50k rows); 4 above the cells
+# 0.9966 (1.11 s). Two levels (221 / 48,875): 0.9969, 3.06 s. At 1M (16 / 346 / 4,523): 0.9996
+# for all of these. One node at the top, though, lost pairs on a denser set (tests/test_semantic.py,
+# 6,000 rows in 5 / 22 / 111 centroids: recall 0.965 against 0.990 with 2).
+PROBE = 2
+LEAF_PROBE = 3
+# A node whose held-out training rows would be visitors past this share gets fewer,
 # larger fine cells. Measured on 300k bench vectors with 200 topics (the bench's 3M regime,
 # ~1,500 rows a topic): visitors 78% -> 36%, planted-pair recall 0.9927 -> 0.9993, in-cell pairs
 # per row 289 -> 598, in-process CPU unchanged (17 s).
@@ -133,17 +147,26 @@ def _train_sample(n, size, seed=0):
 
 def cell_count(n: int) -> int:
     """sqrt(n) cells, but cells of no more than about CELL_ROWS rows, so the in-cell work grows as n,
-    not n**1.5 (past FLAT_CELLS found through coarse cells, _two_level)."""
+    not n**1.5 (past FLAT_CELLS found through a tree of centroids)."""
     return max(1, round(max(math.sqrt(n), n / CELL_ROWS)))
 
 
-def coarse_count(k: int) -> int:
-    return max(2, round(math.sqrt(k)))
+def depth(k: int) -> int:
+    """Levels of the centroid tree for k cells: 1 (flat) up to FLAT_CELLS, then enough that no
+    level branches more than BRANCH ways (2 up to BRANCH**2 cells, 3 up to BRANCH**3, ...)."""
+    if k <= FLAT_CELLS:
+        return 1
+    return max(2, math.ceil(math.log(k) / math.log(BRANCH) - 1e-9))
+
+
+def branches(cells: float, levels: int) -> int:
+    """Children of a node with `cells` cells below it, `levels` levels down to them."""
+    return max(2, round(cells ** (1 / levels)))
 
 
 def train_sample(n: int, k: int) -> np.ndarray:
-    """The rows the driver trains on (sorted): the flat centroids, or the coarse ones."""
-    return _train_sample(n, 128 * k if k <= FLAT_CELLS else COARSE_POINTS * coarse_count(k))
+    """The rows the driver trains on (sorted): the flat centroids, or the top level's."""
+    return _train_sample(n, 128 * k if k <= FLAT_CELLS else COARSE_POINTS * branches(k, depth(k)))
 
 
 def fine_rows(lo: int, hi: int, n: int, k: int) -> np.ndarray:
@@ -158,32 +181,57 @@ def fine_rows(lo: int, hi: int, n: int, k: int) -> np.ndarray:
 
 @dataclass
 class Centroids:
-    """Cell centroids; past FLAT_CELLS they come in coarse groups: fine[bounds[c]:bounds[c + 1]]
-    are the cells inside coarse cell c, and a row is only compared with the fine centroids of
-    its COARSE_PROBE nearest coarse cells."""
+    """A tree of centroids: levels[-1] are the cells; node i of level l has the children
+    levels[l + 1][bounds[l][i]:bounds[l][i + 1]]. Flat: one level, no bounds."""
 
-    fine: np.ndarray
-    coarse: np.ndarray  # (0, d) when flat
-    bounds: np.ndarray
+    levels: list[np.ndarray]
+    bounds: list[np.ndarray]
+
+    @property
+    def fine(self) -> np.ndarray:
+        return self.levels[-1]
+
+    @property
+    def top(self) -> np.ndarray:
+        return self.levels[0]
 
     @classmethod
-    def flat(cls, sample: np.ndarray, k: int) -> "Centroids":
-        d = sample.shape[1]
-        return cls(_spherical_kmeans(sample, k, 128), np.zeros((0, d), np.float32), np.zeros(0, np.int64))
+    def flat(cls, centroids: np.ndarray) -> "Centroids":
+        return cls([centroids], [])
 
     @classmethod
-    def two_level(cls, coarse: np.ndarray, fine: list[np.ndarray]) -> "Centroids":
-        """`fine[c]`: the fine centroids of coarse cell c (train_fine)."""
-        bounds = np.concatenate([[0], np.cumsum([len(f) for f in fine])]).astype(np.int64)
-        return cls(np.concatenate(fine), coarse, bounds)
+    def tree(cls, top: np.ndarray, below: list["Centroids"]) -> "Centroids":
+        """The tree with `below[c]` under top[c] (train_subtree; all of one depth); a node
+        with no cells under it (no training rows reached it) is left out."""
+        keep = [c for c, sub in enumerate(below) if len(sub.fine)]
+        below = [below[c] for c in keep]
+        levels = [top[keep]] + [np.concatenate([sub.levels[l] for sub in below]) for l in range(len(below[0].levels))]
+        bounds = [_starts([len(sub.top) for sub in below])]
+        for l in range(len(below[0].bounds)):
+            offsets = _starts([len(sub.levels[l + 1]) for sub in below])
+            bounds.append(np.concatenate([sub.bounds[l][:-1] + o for sub, o in zip(below, offsets)] + [offsets[-1:]]))
+        return cls(levels, bounds)
+
+    def arrays(self, prefix: str = "") -> dict:
+        return {**{f"{prefix}level{l}": x for l, x in enumerate(self.levels)},
+                **{f"{prefix}bounds{l}": b for l, b in enumerate(self.bounds)}}
+
+    @classmethod
+    def of(cls, z, prefix: str = "") -> "Centroids":
+        count = sum(1 for name in z.keys() if name.startswith(f"{prefix}level"))
+        return cls([z[f"{prefix}level{l}"] for l in range(count)], [z[f"{prefix}bounds{l}"] for l in range(count - 1)])
 
     def save(self, path) -> None:
-        np.savez(path, fine=self.fine, coarse=self.coarse, bounds=self.bounds)
+        np.savez(path, **self.arrays())
 
     @classmethod
     def load(cls, path) -> "Centroids":
         with np.load(path) as z:
-            return cls(z["fine"], z["coarse"], z["bounds"])
+            return cls.of(z)
+
+
+def _starts(sizes) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def _spherical_kmeans(x: np.ndarray, k: int, points: int) -> np.ndarray:
@@ -201,12 +249,30 @@ def nearest(centroids: np.ndarray, x: np.ndarray) -> np.ndarray:
     return index.search(x, 1)[1][:, 0]
 
 
-def train_coarse(sample: np.ndarray, k: int) -> np.ndarray:
-    return _spherical_kmeans(sample, coarse_count(k), COARSE_POINTS)
+def train_top(sample: np.ndarray, k: int) -> np.ndarray:
+    """What the driver trains: all k cells when flat, else the top level of the tree."""
+    if depth(k) == 1:
+        return _spherical_kmeans(sample, k, 128)
+    count = branches(k, depth(k))
+    return _even(sample, count, COARSE_POINTS, len(sample) / count)
+
+
+def train_subtree(rows: np.ndarray, levels: int) -> Centroids:
+    """The `levels` levels below one node, from its rows of the fine-training sample: the
+    cells (train_fine) when one is left, else about (cells below) ** (1 / levels) nodes trained
+    on COARSE_POINTS rows each, a subtree under each from its own rows."""
+    x = np.ascontiguousarray(rows, dtype=np.float32)
+    if levels == 1 or not len(x):
+        return Centroids.flat(train_fine(x))
+    count = branches(len(x) / FINE_POINTS, levels)
+    nodes = _even(x, count, COARSE_POINTS, len(x) / count)
+    owner = nearest(nodes, x)
+    below = [train_subtree(x[owner == c], levels - 1) for c in range(len(nodes))]
+    return Centroids.tree(nodes, below) if any(len(sub.fine) for sub in below) else Centroids.flat(x[:0])
 
 
 def train_fine(rows: np.ndarray) -> np.ndarray:
-    """The fine centroids of one coarse cell, from its rows of the fine-training sample: one per
+    """The cells below one node of the tree, from its rows of the fine-training sample: one per
     FINE_POINTS rows, and a cell that drew more than twice that split in proportion, so the cells
     stay near their target size at any scale. Fewer, larger cells where the small ones only cut
     a blob without structure: when centroids trained on half the rows leave more than
@@ -219,33 +285,39 @@ def train_fine(rows: np.ndarray) -> np.ndarray:
     while round(len(x) / per) > 1 and _visiting(_spherical_kmeans(x[0::2], round(len(x) / per), FINE_POINTS),
                                                 x[1::2]) > MAX_VISITORS:
         per *= 2
-    centroids = _spherical_kmeans(x, max(1, round(len(x) / per)), FINE_POINTS)
+    return _even(x, max(1, round(len(x) / per)), FINE_POINTS, per)
+
+
+def _even(x: np.ndarray, count: int, points: int, per: float) -> np.ndarray:
+    """`count` spherical k-means centroids of `x` (on `points` rows each at most), those drawing
+    more than SPLIT * per rows split in proportion, those drawing none dropped. A row's search
+    cost is the size of its nodes, so uneven ones cost what their rows weigh: at 10M, the
+    nodes above the cells that a shard's rows probed averaged 104 cells against 42 overall."""
+    centroids = _spherical_kmeans(x, count, points)
     owner = nearest(centroids, x)
     out = []
-    for c, count in enumerate(np.bincount(owner, minlength=len(centroids)).tolist()):
-        if count > SPLIT_ROWS * per // FINE_POINTS:
-            out.append(_spherical_kmeans(x[owner == c], math.ceil(count / per), FINE_POINTS))
-        elif count:
+    for c, drawn in enumerate(np.bincount(owner, minlength=len(centroids)).tolist()):
+        if drawn > SPLIT * per:
+            out.append(_spherical_kmeans(x[owner == c], math.ceil(drawn / per), points))
+        elif drawn:
             out.append(centroids[c:c + 1])
     return np.concatenate(out)
 
 
 def _visiting(centroids: np.ndarray, x: np.ndarray) -> float:
     """The share of rows `x` that would visit a second cell among `centroids`."""
-    flat = Centroids(centroids, np.zeros((0, x.shape[1]), np.float32), np.zeros(0, np.int64))
-    return float((nearest_cells(flat, x)[1] >= 0).mean())
+    return float((nearest_cells(Centroids.flat(centroids), x)[1] >= 0).mean())
 
 
 def train_centroids(vectors, k: int) -> Centroids:
     """In one process, what cells.py trains as tasks: the same samples, the same centroids."""
     n = len(vectors)
-    sample = f32(vectors, train_sample(n, k))
-    if k <= FLAT_CELLS:
-        return Centroids.flat(sample, k)
-    coarse = train_coarse(sample, k)
+    top = train_top(f32(vectors, train_sample(n, k)), k)
+    if depth(k) == 1:
+        return Centroids.flat(top)
     x = f32(vectors, fine_rows(0, n, n, k))
-    owner = nearest(coarse, x)
-    return Centroids.two_level(coarse, [train_fine(x[owner == c]) for c in range(len(coarse))])
+    owner = nearest(top, x)
+    return Centroids.tree(top, [train_subtree(x[owner == c], depth(k) - 1) for c in range(len(top))])
 
 
 def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
@@ -257,18 +329,18 @@ def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     fine = centroids.fine
     reach = 2 * float(np.sqrt(np.einsum("kd,kd->k", fine, fine).max()))
     index = faiss.IndexFlatIP(fine.shape[1])
-    index.add(centroids.coarse if len(centroids.coarse) else fine)
+    index.add(centroids.top)
+    keep = [PROBE] * (len(centroids.levels) - 2) + [LEAF_PROBE, 2][-len(centroids.levels):]  # the cells: 2
     step = 65_536
     first, second = [], []
     for r0 in range(0, len(vectors), step):
         x = f32(vectors, slice(r0, r0 + step))
-        if not len(centroids.coarse):
-            scores, ids = index.search(x, 2)
-        else:
-            scores, ids = _two_level(centroids, index, x)
+        scores, ids = index.search(x, keep[0])
+        for level in range(1, len(keep)):
+            scores, ids = _descend(centroids.levels[level], centroids.bounds[level - 1], x, ids, keep[level])
         gap = scores[:, 0] - scores[:, 1]
         # Two centroids are at most reach apart: only the rows within margin * reach of their
-        # second cell need the spacing, a gather of two centroids each (most rows at 300k).
+        # second cell need the spacing.
         near = np.flatnonzero((ids[:, 1] >= 0) & (gap <= margin * reach))
         near = near[gap[near] <= margin * _spacing(fine, ids[near, 0], ids[near, 1])]
         first.append(ids[:, 0])
@@ -278,35 +350,46 @@ def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     return np.concatenate(first), np.concatenate(second)
 
 
-def _spacing(centroids: np.ndarray, a: np.ndarray, b: np.ndarray, step: int = 8_192) -> np.ndarray:
-    """|centroids[a] - centroids[b]| per row, a block at a time (a gather of every row is GBs)."""
+def _spacing(centroids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|centroids[a] - centroids[b]| per row. faiss reads the rows in place: a numpy gather of
+    both took 0.4 s for one 50k bench shard's 28k near rows (a third of finding its cells),
+    faiss 0.012 s."""
+    c = np.ascontiguousarray(centroids, np.float32)
+    a, b = np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64)
     out = np.empty(len(a), np.float32)
-    for r0 in range(0, len(a), step):
-        diff = centroids[a[r0:r0 + step]] - centroids[b[r0:r0 + step]]
-        out[r0:r0 + step] = np.sqrt(np.einsum("nd,nd->n", diff, diff))
-    return out
+    faiss.pairwise_indexed_L2sqr(c.shape[1], len(a), faiss.swig_ptr(c), faiss.swig_ptr(a), faiss.swig_ptr(c),
+                                 faiss.swig_ptr(b), faiss.swig_ptr(out))
+    return np.sqrt(out)
 
 
-def _two_level(centroids: Centroids, coarse_index, x: np.ndarray):
-    """Best two fine centroids of each row among those of its nearest coarse cells."""
-    best = np.full((len(x), 2), -np.inf, np.float32)
-    ids = np.full((len(x), 2), -1, np.int64)
-    probe = coarse_index.search(x, COARSE_PROBE)[1]
-    for c in np.unique(probe).tolist():
-        lo, hi = centroids.bounds[c], centroids.bounds[c + 1]
-        rows = np.flatnonzero((probe == c).any(axis=1))
-        if hi == lo or not len(rows):
+def _descend(children: np.ndarray, bounds: np.ndarray, x: np.ndarray, probe: np.ndarray, keep: int):
+    """(scores, ids) of the `keep` best of `children` of each row's `probe` nodes (-1: none):
+    one matrix product per node over the rows that probe it, then one sort of every node's
+    best few per row (merging them node by node cost as much as the products at 10M)."""
+    flat = probe.ravel()
+    order = np.argsort(flat, kind="stable")
+    nodes, starts = np.unique(flat[order], return_index=True)
+    found_rows, found_ids, found_scores = [], [], []
+    for node, s0, s1 in zip(nodes.tolist(), starts.tolist(), [*starts[1:].tolist(), len(order)]):
+        lo, hi = (int(b) for b in bounds[node:node + 2]) if node >= 0 else (0, 0)
+        if hi == lo:
             continue
-        s = x[rows] @ centroids.fine[lo:hi].T
-        top = np.argpartition(-s, 1, axis=1)[:, :2] if hi - lo > 2 else np.argsort(-s, axis=1)
-        scores = np.take_along_axis(s, top, axis=1)
-        if top.shape[1] == 1:
-            top, scores = np.pad(top, ((0, 0), (0, 1))), np.pad(scores, ((0, 0), (0, 1)), constant_values=-np.inf)
-        both_s = np.concatenate([best[rows], scores], axis=1)
-        both_i = np.concatenate([ids[rows], top + lo], axis=1)
-        order = np.argsort(-both_s, axis=1)[:, :2]
-        best[rows] = np.take_along_axis(both_s, order, axis=1)
-        ids[rows] = np.take_along_axis(both_i, order, axis=1)
+        rows = order[s0:s1] // probe.shape[1]
+        s = np.take(x, rows, axis=0) @ children[lo:hi].T
+        top = np.argpartition(-s, keep - 1, axis=1)[:, :keep] if hi - lo > keep else np.tile(np.arange(hi - lo), (len(rows), 1))
+        found_rows.append(np.repeat(rows, top.shape[1]))
+        found_ids.append((top + lo).ravel())
+        found_scores.append(np.take_along_axis(s, top, axis=1).ravel())
+    best = np.full((len(x), keep), -np.inf, np.float32)
+    ids = np.full((len(x), keep), -1, np.int64)
+    if found_rows:
+        rows, found, scores = (np.concatenate(f) for f in (found_rows, found_ids, found_scores))
+        by = np.lexsort((found, -scores, rows))  # by row, best first (ties: the lower id)
+        rows, found, scores = rows[by], found[by], scores[by]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+        first = rank < keep
+        best[rows[first], rank[first]] = scores[first]
+        ids[rows[first], rank[first]] = found[first]
     return best, ids
 
 
@@ -323,7 +406,7 @@ def _kmeans(vectors, threshold, emit, progress, margin=VISIT_MARGIN):
         scan(vectors, visitors[c], members[c], threshold, emit)
         progress(len(members[c]))
     sizes = np.array([len(m) for m in members])
-    return {"index": "faiss.Kmeans spherical", "k": k, "niter": KMEANS_NITER,
+    return {"index": "faiss.Kmeans spherical", "k": k, "levels": len(centroids.levels), "niter": KMEANS_NITER,
             "visit_margin": margin, "visitors": len(visits), "largest_cell": int(sizes.max()),
             "cell_pairs_computed": float((sizes.astype(np.float64) ** 2).sum() / 2)}
 
