@@ -3,6 +3,9 @@ import curate.torchvision_compat  # noqa: F401  (first: before anything imports 
 import contextlib
 import io
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,31 @@ def demo(tmp_path_factory):
     with contextlib.redirect_stdout(printed):
         assert curate("demo", "--out", out) == 0
     return out, printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def dask_address():
+    """A Dask cluster started as users start theirs: a `dask scheduler` and a `dask worker`
+    process (two worker processes, one thread each) on loopback. Yields its tcp:// address."""
+    from dask.distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], **quiet)]
+    procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2",
+                                   "--nthreads", "1", "--no-dashboard", "--preload", "curate.torchvision_compat"], **quiet))
+    try:
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(30)
 
 
 @pytest.fixture

@@ -264,15 +264,16 @@ def test_calibration_on_the_labelled_near_duplicate_set():
         assert report[name]["precision"] >= 0.98, (name, report[name])
 
 
-def test_dask_dedupe_writes_the_same_duplicates_as_local(dataset, tmp_path):
-    """The semantic tier's tasks on a Dask LocalCluster give the rows of the in-process run, and
-    the work folder is gone once the run has finished."""
+def test_dask_dedupe_writes_the_same_duplicates_as_local(dataset, tmp_path, dask_address):
+    """The semantic tier's tasks on a Dask LocalCluster and on a cluster started with `dask
+    scheduler` / `dask worker` (tcp://) give the rows of the in-process run, and the work folder
+    is gone once the run has finished."""
     ds, _ = dataset
     runs = {}
-    for name, extra in [("local", []), ("dask", ["--scheduler", "local:2"])]:
+    for name, extra in [("local", []), ("dask", ["--scheduler", "local:2"]), ("tcp", ["--scheduler", dask_address])]:
         shutil.copytree(ds, tmp_path / name)
         assert curate("dedupe", tmp_path / name, *extra, "--overwrite") == 0  # the copy is deduped already
         runs[name] = sorted(manifest.read_table(Workspace(tmp_path / name), "duplicates").to_pylist(),
                             key=lambda r: r["id"])
         assert not list((tmp_path / name / "index").glob("dedupe-*"))
-    assert runs["local"] == runs["dask"] and any(not r["keep"] for r in runs["local"])
+    assert runs["local"] == runs["dask"] == runs["tcp"] and any(not r["keep"] for r in runs["local"])

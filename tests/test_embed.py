@@ -114,12 +114,16 @@ def test_a_flat_index_that_outgrows_its_limit_becomes_ivf(dataset, tmp_path, mon
     assert ids[found[0, 0]] == got_ids[0] and sims[0, 0] > 0.95
 
 
-def test_dask_embeds_the_same_vectors(dataset, tmp_path):
+@pytest.mark.parametrize("cluster", ["local:2", "tcp"])
+def test_dask_embeds_the_same_vectors_and_index(dataset, tmp_path, request, cluster):
+    """On a Dask LocalCluster and on a cluster started with `dask scheduler` / `dask worker`:
+    the same vectors, and the index they fill answers searches as the in-process one does."""
+    address = request.getfixturevalue("dask_address") if cluster == "tcp" else cluster
     copy = tmp_path / "ds"
     shutil.copytree(dataset, copy)
     for p in [*Workspace(copy).partitions("embeddings"), *Workspace(copy).index.iterdir()]:
         p.unlink()
-    assert curate("embed", copy, "--scheduler", "local:2") == 0
+    assert curate("embed", copy, "--scheduler", address) == 0
 
     def rows(ds):
         return sorted(manifest.read_table(Workspace(ds), "embeddings").to_pylist(), key=lambda r: r["id"])
@@ -127,6 +131,13 @@ def test_dask_embeds_the_same_vectors(dataset, tmp_path):
     a, b = rows(dataset), rows(copy)
     assert [r["id"] for r in a] == [r["id"] for r in b]
     assert np.allclose([r["vector"] for r in a], [r["vector"] for r in b], atol=1e-5)
+
+    def search(ds):
+        faiss_index, ids, _ = index.load(Workspace(ds), "efficientnet-lite0")
+        _, found = faiss_index.search(np.array([r["vector"] for r in a[:8]], np.float32), 3)
+        return [[ids[f] for f in row] for row in found]
+
+    assert search(copy) == search(dataset)
 
 
 @pytest.mark.parametrize("name,needle", [

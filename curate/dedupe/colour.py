@@ -39,7 +39,7 @@ CLIP = 250         # channel values at or above this count as clipped white
 COLOURED = 10.0    # chroma over which a pixel counts for the mean colour offset
 TOL_OFFSET = 6.0   # mean chroma error over the coloured flat pixels of both (a tone shift is one offset)
 COARSE = 16        # px: the mean colours compared at this size too (a 32 px JPEG stores its chroma at 16 px)
-TOL_COARSE = 15.0  # mean luma or chroma error over coloured coarse pixels: copies up to 14.3 (README)
+TOL_COARSE = 15.0  # mean luma or chroma error over coloured coarse pixels: copies up to 14.3 (docs/measurements.md)
 MIN_COARSE = 4     # coarse pixels coloured in both below which there is no colour to compare
 
 
