@@ -126,14 +126,6 @@ def train_below(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[s
         return [semantic.Centroids.of(z, f"{e}.") for e in range(count)]
 
 
-@functools.lru_cache(maxsize=1)
-def _centroids(path: str, mtime_ns: int) -> semantic.Centroids:
-    """The centroids, read once per worker process, not once per assign task: at 10M they are
-    250 MB (0.3-0.9 s to read) and each worker runs a hundred assign tasks. The search tasks
-    that follow drop them (search)."""
-    return semantic.Centroids.load(path)
-
-
 def assign(plan: Plan, source, shard: str) -> np.ndarray:
     """Task: write one shard's rows sorted by cell; returns its offsets (members of cell c at
     [o[c], o[c+1]), its visitors at [o[k+c], o[k+c+1]))."""
@@ -147,8 +139,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
     if plan.k == 1:
         first, second = np.zeros(len(vectors), np.int64), np.full(len(vectors), -1)
     else:
-        path = plan.path("centroids.npz")
-        first, second = semantic.nearest_cells(_centroids(str(path), path.stat().st_mtime_ns), vectors, plan.margin)
+        first, second = semantic.nearest_cells(semantic.Centroids.load(plan.path("centroids.npz")), vectors,
+                                               plan.margin)
     members = np.argsort(first, kind="stable")
     visits = np.flatnonzero(second >= 0)
     visitors = visits[np.argsort(second[visits], kind="stable")]
@@ -178,7 +170,6 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> d
     out = plan.path("edges", f"{cells[0]}-{cells[1]}.parquet")
     if out.exists():
         return json.loads(pq.read_schema(out).metadata[b"curate.counts"])
-    _centroids.cache_clear()  # the assign tasks are done: their centroids need not stay in memory
     faiss.omp_set_num_threads(plan.threads)
     mv, mr, mo, morder, mb = _group(plan, shards, cells, 0)
     vv, vr, vo, vorder, vb = _group(plan, shards, cells, 1)
