@@ -190,11 +190,14 @@ def bench_dedupe(args) -> dict:
     for r in rows:
         workers = ", ".join(f"{w:.2f}" for w in r["worker_peak_gb"]) or "(not a Dask run: unmeasured)"
         phases = ", ".join(f"{k} {v:.0f}" for k, v in r["params"]["seconds"].items())
+        # Where each phase's time goes, summed over its tasks (so over both workers of local:2).
+        parts = "; ".join(f"{phase} " + ", ".join(f"{k} {v:.0f}" for k, v in p.items())
+                          for phase, p in r["params"].get("task_seconds", {}).items())
         result[f"n={r['n']}"] = (f"{r['wall_s']:.1f} s ({phases}; cluster start {r['startup_s']:.0f} s), "
                                  f"{r['cpu_s']:.0f} CPU s, "
                                  f"driver peak {r['driver_peak_gb']:.2f} GB, workers peak {workers} GB, recall {r['recall']:.4f} of {r['planted']} planted pairs, "
                                  f"{r['pairs']} pairs, k {r['params']['k']}, {r['params']['tasks']['search']} "
-                                 f"search tasks, work files {r['work_gb']:.1f} GB, load average {r['load'][0]} -> "
+                                 f"search tasks (task seconds: {parts}), work files {r['work_gb']:.1f} GB, load average {r['load'][0]} -> "
                                  f"{r['load'][1]}")
     for a, b in zip(rows, rows[1:]):
         result[f"time {a['n']}->{b['n']}"] = (f"x{b['wall_s'] / a['wall_s']:.1f} wall, x{b['cpu_s'] / a['cpu_s']:.1f} "

@@ -74,6 +74,10 @@ def test_tasks_find_the_pairs_of_semantic_pairs(source, tmp_path, monkeypatch, m
     assert not (tmp_path / "shards").exists()  # the shards kept for assign are deleted once assigned
     assert set(found) == _pairs(reference)
     assert params["tasks"]["assign"] == 4
+    # Where the time went, per part of each kind of task (the bench prints these).
+    assert set(params["task_seconds"]["assign"]) == {"read", "find", "write"}
+    assert set(params["task_seconds"]["search"]) == {"read", "scan", "write"}
+    assert ("rows" in params["task_seconds"]) == (levels > 1)
     if mode == "kmeans":
         assert params["tasks"]["search"] > 2
         assert params["k"] == reference.params["k"] and params["visitors"] == reference.params["visitors"] > 0

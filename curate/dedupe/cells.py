@@ -88,25 +88,30 @@ def _slices(plan: Plan, folder: str, shards: list[str], lo: int, hi: int, names:
     return arrays, np.argsort(entry, kind="stable"), np.concatenate([[0], np.cumsum(np.bincount(entry, minlength=hi - lo))])
 
 
-def train_rows(plan: Plan, source, shard: str) -> np.ndarray:
+def train_rows(plan: Plan, source, shard: str) -> tuple[np.ndarray, dict]:
     """Task: one shard's rows of the fine-training sample, sorted by their nearest top node;
-    returns its rows per top node."""
+    returns its rows per top node (and the wall seconds of its parts, {} when done before)."""
     done = plan.path("train", f"{shard}.offsets.npy")
     if done.exists():
-        return np.diff(np.load(done))
+        return np.diff(np.load(done)), {}
+    seconds = {}
+    lap = _stopwatch(seconds)
     faiss.omp_set_num_threads(plan.threads)
     s = source.shards.index(shard)
     lo, hi = (int(x) for x in source.starts[s:s + 2])
     rows = semantic.fine_rows(lo, hi, plan.n, plan.k)
     vectors = source.read(shard)
+    lap("read")
     _save(plan.path("shards", f"{shard}.npy"), np.asarray(vectors).astype(np.float16, copy=False))
+    lap("keep")
     x = semantic.f32(vectors, rows - lo)
     top = np.load(plan.path("top.npy"))
     owner = semantic.nearest(top, x)
     _save(plan.path("train", f"{shard}.vectors.npy"), x[np.argsort(owner, kind="stable")].astype(np.float16))
     counts = np.bincount(owner, minlength=len(top))
     _save(done, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-    return counts
+    lap("sort")
+    return counts, seconds
 
 
 def train_below(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[semantic.Centroids]:
@@ -126,21 +131,25 @@ def train_below(plan: Plan, shards: list[str], cells: tuple[int, int]) -> list[s
         return [semantic.Centroids.of(z, f"{e}.") for e in range(count)]
 
 
-def assign(plan: Plan, source, shard: str) -> np.ndarray:
+def assign(plan: Plan, source, shard: str) -> tuple[np.ndarray, dict]:
     """Task: write one shard's rows sorted by cell; returns its offsets (members of cell c at
-    [o[c], o[c+1]), its visitors at [o[k+c], o[k+c+1]))."""
+    [o[c], o[c+1]), its visitors at [o[k+c], o[k+c+1])) and the wall seconds of its parts."""
     done = plan.path("assign", f"{shard}.offsets.npy")
     if done.exists():
-        return np.load(done)
+        return np.load(done), {}
+    seconds = {}
+    lap = _stopwatch(seconds)
     faiss.omp_set_num_threads(plan.threads)
     kept = plan.path("shards", f"{shard}.npy")
     vectors = np.load(kept) if kept.exists() else source.read(shard)
     start = source.starts[source.shards.index(shard)]
+    lap("read")
     if plan.k == 1:
         first, second = np.zeros(len(vectors), np.int64), np.full(len(vectors), -1)
     else:
         first, second = semantic.nearest_cells(semantic.Centroids.load(plan.path("centroids.npz")), vectors,
                                                plan.margin)
+    lap("find")
     members = np.argsort(first, kind="stable")
     visits = np.flatnonzero(second >= 0)
     visitors = visits[np.argsort(second[visits], kind="stable")]
@@ -154,7 +163,8 @@ def assign(plan: Plan, source, shard: str) -> np.ndarray:
         _save(plan.path("assign", f"{shard}.{name}.npy"), array)
     _save(done, offsets.astype(np.int64))
     kept.unlink(missing_ok=True)
-    return offsets
+    lap("write")
+    return offsets, seconds
 
 
 def _group(plan: Plan, shards: list[str], cells: tuple[int, int], part: int):
@@ -165,14 +175,18 @@ def _group(plan: Plan, shards: list[str], cells: tuple[int, int], part: int):
     return (*arrays, order, bounds)
 
 
-def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> dict:
-    """Task: the pairs of cells [c0, c1) at cosine >= threshold, verified, as edges/<c0>-<c1>.parquet."""
+def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> tuple[dict, dict]:
+    """Task: the pairs of cells [c0, c1) at cosine >= threshold, verified, as edges/<c0>-<c1>.parquet;
+    returns its counts and the wall seconds of its parts."""
     out = plan.path("edges", f"{cells[0]}-{cells[1]}.parquet")
     if out.exists():
-        return json.loads(pq.read_schema(out).metadata[b"curate.counts"])
+        return json.loads(pq.read_schema(out).metadata[b"curate.counts"]), {}
+    seconds = {}
+    lap = _stopwatch(seconds)
     faiss.omp_set_num_threads(plan.threads)
     mv, mr, mo, morder, mb = _group(plan, shards, cells, 0)
     vv, vr, vo, vorder, vb = _group(plan, shards, cells, 1)
+    lap("read")
     parts, seen = [], {}
     for n, c in enumerate(range(*cells)):
         mine, visiting = morder[mb[n]:mb[n + 1]], vorder[vb[n]:vb[n + 1]]
@@ -195,17 +209,20 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> d
         semantic.scan(x, visitors, members, plan.threshold, emit_visits)
     i, j, sim = semantic.merge(parts, plan.n)
     counts = {"candidates": int(len(i))}
+    lap("scan")
     if verifier is not None and len(i):
         rows = np.array(sorted(seen), np.int64)
         vectors = np.stack([seen[r] for r in rows.tolist()]).astype(np.float32)
         i, j, found = verifier(i, j, sim, rows, vectors)
         counts.update(found)
+        lap("verify")
     table = pa.table({"i": pa.array(i, pa.int64()), "j": pa.array(j, pa.int64())})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     pq.write_table(table.replace_schema_metadata({"curate.counts": json.dumps(counts)}), tmp)
     os.replace(tmp, out)
-    return counts
+    lap("write")
+    return counts, seconds
 
 
 def _groups(sizes: np.ndarray, rows: int) -> list[tuple[int, int]]:
@@ -239,9 +256,17 @@ def _stopwatch(seconds: dict):
     return lap
 
 
-def _train(plan: Plan, source, executor, seconds: dict) -> semantic.Centroids:
+def _add(total: dict, seconds: dict) -> None:
+    """Sum one task's part seconds into total: summed over tasks, so two workers' parts add to
+    about twice the phase's wall time; they say where a phase's time goes, not how long it took."""
+    for name, value in seconds.items():
+        total[name] = round(total.get(name, 0.0) + value, 1)
+
+
+def _train(plan: Plan, source, executor, seconds: dict, task_seconds: dict) -> semantic.Centroids:
     """semantic.train_centroids as tasks: the driver holds the flat or top-level sample only.
-    `seconds` gets the wall time of each part (top: the driver's sample and centroids)."""
+    `seconds` gets the wall time of each part (top: the driver's sample and centroids),
+    `task_seconds` its tasks' parts (_add)."""
     lap = _stopwatch(seconds)
     sample = semantic.train_sample(plan.n, plan.k)
     vectors = source.sample(sample) if hasattr(source, "sample") else _sample(source, sample)
@@ -255,8 +280,9 @@ def _train(plan: Plan, source, executor, seconds: dict) -> semantic.Centroids:
     lap("top")
     counts = np.zeros(len(top), np.int64)
     with bar(total=len(source.shards), desc="fine-training rows", unit="shard") as progress:
-        for _, found in executor.map(functools.partial(train_rows, plan, source), source.shards):
+        for _, (found, parts) in executor.map(functools.partial(train_rows, plan, source), source.shards):
             counts += found
+            _add(task_seconds.setdefault("rows", {}), parts)
             progress.update()
     lap("rows")
     groups = _groups(counts, min(TRAIN_ROWS, max(1, int(counts.sum()) // MIN_GROUPS)))
@@ -273,7 +299,7 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
           margin: float = semantic.VISIT_MARGIN, threads: int = 1) -> tuple[list[Path], dict]:
     """Run the tasks on `executor` (entered); returns the edge partitions and the search params."""
     n = int(source.starts[-1])
-    seconds = {}
+    seconds, task_seconds = {}, {}
     lap = _stopwatch(seconds)
     if mode == "auto":
         mode = "exact" if n <= semantic.EXACT_MAX_ROWS else "kmeans"
@@ -286,7 +312,8 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
         if not centroids.exists():
             tmp = centroids.with_name(f".tmp-{os.getpid()}-{centroids.name}")
             params["train_seconds"] = {}
-            _train(Plan(str(work), n, k, threshold, margin, threads), source, executor, params["train_seconds"]).save(tmp)
+            _train(Plan(str(work), n, k, threshold, margin, threads), source, executor, params["train_seconds"],
+                   task_seconds).save(tmp)
             os.replace(tmp, centroids)
             shutil.rmtree(Path(work) / "train", ignore_errors=True)  # the fine-training rows, used up
         trained = semantic.Centroids.load(centroids)
@@ -300,8 +327,9 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     lap("train")
     sizes = np.zeros(2 * k, np.int64)
     with bar(total=len(source.shards), desc="assign cells", unit="shard") as progress:
-        for _, offsets in executor.map(functools.partial(assign, plan, source), source.shards):
+        for _, (offsets, parts) in executor.map(functools.partial(assign, plan, source), source.shards):
             sizes += np.diff(offsets)
+            _add(task_seconds.setdefault("assign", {}), parts)
             progress.update()
     shutil.rmtree(Path(work) / "shards", ignore_errors=True)  # a killed assign task's leftover
     lap("assign")
@@ -310,14 +338,16 @@ def pairs(source, threshold: float, work: Path, executor, mode: str = "auto", ve
     groups = _groups(cell_rows, min(GROUP_ROWS, max(1, int(cell_rows.sum()) // MIN_GROUPS)))
     counts = {}
     with bar(total=len(groups), desc="semantic search", unit="task") as progress:
-        for _, found in executor.map(functools.partial(search, plan, source.shards, verifier), groups):
+        for _, (found, parts) in executor.map(functools.partial(search, plan, source.shards, verifier), groups):
             for key, value in found.items():
                 counts[key] = counts.get(key, 0) + value
+            _add(task_seconds.setdefault("search", {}), parts)
             progress.update()
     lap("search")
     params.update(visitors=int(sizes[k:].sum()), largest_cell=int(members.max()),
                   cell_pairs_computed=float((members.astype(np.float64) ** 2).sum() / 2),
-                  tasks={"assign": len(source.shards), "search": len(groups)}, seconds=seconds, **counts)
+                  tasks={"assign": len(source.shards), "search": len(groups)}, seconds=seconds,
+                  task_seconds=task_seconds, **counts)
     return [plan.path("edges", f"{g[0]}-{g[1]}.parquet") for g in groups], params
 
 
