@@ -94,8 +94,7 @@ def train_rows(plan: Plan, source, shard: str) -> tuple[np.ndarray, dict]:
     done = plan.path("train", f"{shard}.offsets.npy")
     if done.exists():
         return np.diff(np.load(done)), {}
-    seconds = {}
-    lap = _stopwatch(seconds)
+    seconds, lap = _task_clock()
     faiss.omp_set_num_threads(plan.threads)
     s = source.shards.index(shard)
     lo, hi = (int(x) for x in source.starts[s:s + 2])
@@ -137,8 +136,7 @@ def assign(plan: Plan, source, shard: str) -> tuple[np.ndarray, dict]:
     done = plan.path("assign", f"{shard}.offsets.npy")
     if done.exists():
         return np.load(done), {}
-    seconds = {}
-    lap = _stopwatch(seconds)
+    seconds, lap = _task_clock()
     faiss.omp_set_num_threads(plan.threads)
     kept = plan.path("shards", f"{shard}.npy")
     vectors = np.load(kept) if kept.exists() else source.read(shard)
@@ -181,8 +179,7 @@ def search(plan: Plan, shards: list[str], verifier, cells: tuple[int, int]) -> t
     out = plan.path("edges", f"{cells[0]}-{cells[1]}.parquet")
     if out.exists():
         return json.loads(pq.read_schema(out).metadata[b"curate.counts"]), {}
-    seconds = {}
-    lap = _stopwatch(seconds)
+    seconds, lap = _task_clock()
     faiss.omp_set_num_threads(plan.threads)
     mv, mr, mo, morder, mb = _group(plan, shards, cells, 0)
     vv, vr, vo, vorder, vb = _group(plan, shards, cells, 1)
@@ -246,21 +243,28 @@ def _sample(source, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def _stopwatch(seconds: dict):
+def _stopwatch(seconds: dict, digits: int = 1):
     """lap(name) sets seconds[name] to the wall time since the last lap (or this call)."""
     clock = [time.perf_counter()]
 
     def lap(name):
         clock.append(time.perf_counter())
-        seconds[name] = round(clock[-1] - clock[-2], 1)
+        seconds[name] = round(clock[-1] - clock[-2], digits)
     return lap
+
+
+def _task_clock():
+    """(seconds, lap) for one task's parts, to the millisecond: a part of 0.04 s rounded to
+    0.1 s would sum to nothing (or double) over hundreds of tasks."""
+    seconds = {}
+    return seconds, _stopwatch(seconds, 3)
 
 
 def _add(total: dict, seconds: dict) -> None:
     """Sum one task's part seconds into total: summed over tasks, so two workers' parts add to
     about twice the phase's wall time; they say where a phase's time goes, not how long it took."""
     for name, value in seconds.items():
-        total[name] = round(total.get(name, 0.0) + value, 1)
+        total[name] = round(total.get(name, 0.0) + value, 3)
 
 
 def _train(plan: Plan, source, executor, seconds: dict, task_seconds: dict) -> semantic.Centroids:
