@@ -31,6 +31,17 @@ def test_grey_copy_of_a_photo_is_a_grayscale_photo():
     assert medium.classify(grey)[0] == "grayscale photo"
 
 
+def test_a_painting_with_no_text_is_not_a_screenshot():
+    """Starry Night: the probe's likeliest medium is a screenshot (0.83); no text is read in it,
+    so it is its next likeliest, a painting. The screenshot with its words stays a screenshot."""
+    starry, dialog = _load("starry_night.jpg"), _load("gimp_brushes_dialog.png")
+    assert medium.classify(starry)[0] == "screenshot"
+    assert medium.classify(starry, text=False)[0] == "painting"
+    assert medium.classify(dialog, text=True)[0] == "screenshot"
+    p = np.array([0.1, 0.0, 0.2, 0.0, 0.3, 0.4])  # document, then screenshot, then painting
+    assert medium.decide(p, starry, text=False) == ("painting", pytest.approx(2 / 3))
+
+
 def test_corrupt_weights_are_one_clear_error(tmp_path, monkeypatch):
     bad = tmp_path / "medium.npz"
     bad.write_bytes(b"not a zip")

@@ -98,18 +98,22 @@ def detect(image: np.ndarray, detectors=DETECTORS) -> Seen:
         shown = [i for i, d in enumerate(seen.detections)
                  if d.name != "person" or d.score < PERSON_SURE or i in largest] if labels else []
         pooled, probs = imagenet.probabilities(image, [seen.detections[i].box for i in shown])
-        seen.medium, seen.medium_score = medium.classify(image, pooled)
         if labels:
             seen.label_probs, seen.crop_probs = probs[0], dict(zip(shown, probs[1:]))
+    # Text before the medium (a screenshot or page with no text is neither), and the medium before
+    # people and hands, whose rules differ for drawings and paintings.
+    if "text" in detectors:
+        with _timed(seen.seconds, "text"):
+            seen.text, seen.mirrored_text = ocr.read_both(image)
+    with _timed(seen.seconds, "labels and medium" if labels else "medium"):
+        seen.medium, seen.medium_score = medium.classify(
+            image, pooled, text="text" not in detectors or bool(seen.text or seen.mirrored_text))
     if {"people", "hands"} & set(detectors):
         with _timed(seen.seconds, "people"):
             _people(seen, image)
     if "hands" in detectors:
         with _timed(seen.seconds, "hands"):
             _hands(seen, image)
-    if "text" in detectors:
-        with _timed(seen.seconds, "text"):
-            seen.text, seen.mirrored_text = ocr.read_both(image)
     return seen
 
 

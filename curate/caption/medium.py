@@ -18,6 +18,7 @@ WEIGHTS = Path(__file__).parent / "weights" / "medium.npz"
 # A grayscale image: almost no pixel's channels differ from their mean by more than 8 (of 255),
 # which JPEG chroma noise stays under while a few orange beaks on a black-and-white scene do not.
 GRAY_SPREAD, GRAY_SHARE = 8, 0.002
+TEXT_MEDIA = ("screenshot", "document")
 RESTORE = "restore it with `git checkout curate/caption/weights/medium.npz` or rebuild it with tools/train_medium.py"
 
 
@@ -67,8 +68,14 @@ def probabilities(x: np.ndarray) -> np.ndarray:
     return p / p.sum(1, keepdims=True)
 
 
-def decide(p: np.ndarray, rgb: np.ndarray) -> tuple[str, float]:
+def decide(p: np.ndarray, rgb: np.ndarray, text: bool = True) -> tuple[str, float]:
+    """The likeliest medium; `text`: whether any text was read (None: OCR did not run). A
+    screenshot or a page is made of words: with none read it is the next likeliest medium (the
+    probe called Starry Night a screenshot 0.83, a fruit clip-art one 0.41)."""
     classes = _probe()[0]
+    if not text:
+        p = np.where(np.isin(classes, TEXT_MEDIA), 0.0, p)
+        p = p / p.sum()
     i = int(p.argmax())
     name = classes[i]
     if name == "photo" and is_gray(rgb):
@@ -76,6 +83,7 @@ def decide(p: np.ndarray, rgb: np.ndarray) -> tuple[str, float]:
     return name, float(p[i])
 
 
-def classify(rgb: np.ndarray, pooled: np.ndarray | None = None) -> tuple[str, float]:
-    """(medium, probability) for an RGB uint8 image; `pooled`: its features, if already taken."""
-    return decide(probabilities(features([rgb], None if pooled is None else pooled[None]))[0], rgb)
+def classify(rgb: np.ndarray, pooled: np.ndarray | None = None, text: bool = True) -> tuple[str, float]:
+    """(medium, probability) for an RGB uint8 image; `pooled`: its features, if already taken;
+    `text`: False when OCR ran and read nothing."""
+    return decide(probabilities(features([rgb], None if pooled is None else pooled[None]))[0], rgb, text)
