@@ -69,9 +69,9 @@ def probabilities(x: np.ndarray) -> np.ndarray:
 
 
 def decide(p: np.ndarray, rgb: np.ndarray, text: bool = True) -> tuple[str, float]:
-    """The likeliest medium; `text`: whether any text was read (None: OCR did not run). A
-    screenshot or a page is made of words: with none read it is the next likeliest medium (the
-    probe called Starry Night a screenshot 0.83, a fruit clip-art one 0.41)."""
+    """The likeliest medium; `text`: False when OCR ran and read nothing. A screenshot or a page
+    is made of words: with none read it is the next likeliest medium (the probe called Starry
+    Night a screenshot 0.83, a fruit clip-art one 0.41)."""
     classes = _probe()[0]
     if not text:
         p = np.where(np.isin(classes, TEXT_MEDIA), 0.0, p)
