@@ -342,13 +342,14 @@ def nearest_cells(centroids: Centroids, vectors, margin: float = VISIT_MARGIN):
     index = faiss.IndexFlatIP(fine.shape[1])
     index.add(centroids.top)
     keep = [PROBE] * (len(centroids.levels) - 2) + [LEAF_PROBE, 2][-len(centroids.levels):]  # the cells: 2
+    node_margin = NODE_MARGIN * math.sqrt(1280 / fine.shape[1])
     step = 65_536
     first, second = [], []
     for r0 in range(0, len(vectors), step):
         x = f32(vectors, slice(r0, r0 + step))
         scores, ids = index.search(x, keep[0])
         for level in range(1, len(keep)):
-            _prune(centroids.levels[level - 1], scores, ids, NODE_MARGIN * math.sqrt(1280 / x.shape[1]))
+            _prune(centroids.levels[level - 1], scores, ids, node_margin)
             scores, ids = _descend(centroids.levels[level], centroids.bounds[level - 1], x, ids, keep[level])
         gap = scores[:, 0] - scores[:, 1]
         # Two centroids are at most reach apart: only the rows within margin * reach of their
