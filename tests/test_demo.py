@@ -1,6 +1,8 @@
 """`curate demo` scrapes the whole bundled corpus from loopback; corpus licensing is complete."""
 
 from curate import corpus
+from curate.manifest import read_table
+from curate.workspace import Workspace
 from tests.helpers import curate, images
 
 ALLOWED_LICENSES = {"public-domain", "CC0-1.0", "CC-BY-4.0", "CC-BY-2.0", "Apache-2.0", "BSD-3-Clause",
@@ -32,6 +34,15 @@ def test_demo_scrapes_every_corpus_image(demo, tmp_path):
     assert (out / "reports" / "dedupe.html").exists() and (out / "samples" / "contact_sheet.png").exists()
     assert (out / "model" / "model_index.json").exists()
     assert (out / "samples" / "report.html").exists() and (out / "samples" / "manifests" / "audit").is_dir()
+    # Trainer, text conditioning, sampler and audit together: every sample of a training caption
+    # is its own picture drawn back (measured 24 of 24), and the audit says so.
+    own = {r["short"]: r["id"] for r in read_table(Workspace(out), "train_shards").to_pylist()
+           if r["shard_set"] == "demo_model"}
+    prompts = {r["sample_id"]: r["prompt"] for r in read_table(Workspace(out / "samples"), "samples").to_pylist()}
+    decisive = [r for r in read_table(Workspace(out / "samples"), "audit").to_pylist() if r["decisive"]]
+    assert len(own) == 6 and len(decisive) == 24
+    drawn_back = [r for r in decisive if r["verdict"] == "copy" and r["nearest_id"] == own[prompts[r["sample_id"]]]]
+    assert len(drawn_back) >= 20, [(prompts[r["sample_id"]], r["verdict"]) for r in decisive if r not in drawn_back]
     # A rerun replaces the demo's own folder (checked on a stand-in: the session's demo stays)...
     from curate.demo import _fresh_workspace
 
