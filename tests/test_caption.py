@@ -362,3 +362,14 @@ def test_a_building_takes_its_own_class_only_when_the_head_is_sure():
     assert names(palace=0.96) == ["palace"]
     fort = Path(__file__).parent / "data" / "caption_labels" / "images" / "e_fort_sumter.jpg"
     assert caption_image(fort.read_bytes(), None)["short"] == "a photo of a building."
+
+
+def test_what_a_tiny_person_holds_is_not_guessed():
+    """A 36 px passer-by's crop, blown up to 224 px, is an 'assault rifle' to the ImageNet head:
+    held things are named only from person boxes HELD_MIN_SIDE tall (the cameraman's tripod is
+    still named)."""
+    square = Path(__file__).parent / "data" / "caption_labels" / "images" / "e_palais_des_papes.jpg"
+    row = caption_image(square.read_bytes(), None)
+    assert row["people"] >= 10 and "assault rifle" not in row["labels"] and "rifle" not in row["short"]
+    cameraman = caption_image((corpus.images_dir() / "sk_camera.jpg").read_bytes(), None)
+    assert "tripod" in cameraman["labels"]

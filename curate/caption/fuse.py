@@ -31,6 +31,7 @@ SEEN_TWICE = 0.9         # an unsure box sharing this much of the smaller box wi
 FILLS = 0.4              # an animal box this share of the picture is the picture's subject
 TEXT_FILLS = 0.5         # text lines covering this share of the picture make it a picture of text
 HELD_SCORE = 0.5         # a person crop the head gives this much to one object holds it (a violin, a tripod)
+HELD_MIN_SIDE = 64       # ... if the person box is this tall: a 36 px passer-by blown up to 224 px held an 'assault rifle'
 ANIMALS = {"bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe"}
 LIKE_PEOPLE = ANIMALS | {"teddy bear"}  # a pose on one of these boxes is the animal's
 
@@ -161,7 +162,8 @@ def _held(seen: Seen, animals: set[int]) -> list[Label]:
     found: dict[str, Label] = {}
     for i, d in enumerate(seen.detections):
         probs = seen.crop_probs.get(i)
-        if d.name != "person" or probs is None or i in animals or d.score < COUNT_SCORE:
+        if d.name != "person" or probs is None or i in animals or d.score < COUNT_SCORE \
+                or d.box[3] - d.box[1] < HELD_MIN_SIDE:
             continue
         top = int(np.argmax(probs))
         n, p = imagenet.nouns()[top], float(probs[top])
