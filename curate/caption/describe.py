@@ -118,10 +118,11 @@ def template_summary(record: dict, original: str | None) -> str:
     head = article(medium)
     named = subjects(record)
     scenes = [label["name"] for label in record["labels"] if label["kind"] == "scene"]
+    # the place the head names (a palace, a stage) is a subject too: after what the detectors
+    # counted, so a monument with its visitors is "nine people and a palace", not "nine people"
+    named = named[:MAX_SUBJECTS - 1] + [article(scenes[0])] if scenes else named[:MAX_SUBJECTS]
     if named:
-        head += " of " + _join(named[:MAX_SUBJECTS])
-    elif scenes:
-        head += " of " + article(scenes[0])
+        head += " of " + _join(named)
     merged = _merged_original(original, conflicts(record, original))
     return head + (f": {merged}" if merged else "")
 
