@@ -53,8 +53,9 @@ def _png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _caption_file(name: str) -> dict:
-    return caption_image((corpus.images_dir() / name).read_bytes(), None)
+def _caption_file(name: str, folder: Path | None = None) -> dict:
+    """The caption row of a corpus image, or of one in `folder` (LABELLED: the labelled set)."""
+    return caption_image(((folder or corpus.images_dir()) / name).read_bytes(), None)
 
 
 @pytest.mark.parametrize("name", sorted(PEOPLE_AND_TEXT))
@@ -105,6 +106,7 @@ ASL = {"b": 4, "d": 1, "e": 0, "f": 3, "h": 2, "i": 1, "l": 2, "m": 0, "n": 0, "
        "t": 0, "u": 2, "v": 2, "w": 3, "y": 2, "z": 1, "zzz_0": 0, "zzz_1": 1, "zzz_2": 2, "zzz_3": 3,
        "zzz_4": 4, "zzz_5": 5, "zzz_6": 3, "zzz_7": 3, "zzz_8": 3, "zzz_9": 3}
 ASL_DIR = Path(__file__).parent / "data" / "tuxpaint_asl"
+LABELLED = Path(__file__).parent / "data" / "caption_labels" / "images"
 # Hands holding the calibration board in the opencv-doc chessboard photos, where a hand is found
 # and counted today: the thumb is out, the fingers curl round the board's edge (hidden behind it).
 CHESSBOARD = {"cv_chessboard_right04.jpg": 1}
@@ -360,24 +362,20 @@ def test_a_building_takes_its_own_class_only_when_the_head_is_sure():
 
     assert names(monastery=0.51, church=0.1) == ["building"]
     assert names(palace=0.96) == ["palace"]
-    fort = Path(__file__).parent / "data" / "caption_labels" / "images" / "e_fort_sumter.jpg"
-    assert caption_image(fort.read_bytes(), None)["short"] == "a photo of a building."
+    assert _caption_file("e_fort_sumter.jpg", LABELLED)["short"] == "a photo of a building."
 
 
 def test_what_a_tiny_person_holds_is_not_guessed():
     """A 36 px passer-by's crop, blown up to 224 px, is an 'assault rifle' to the ImageNet head:
     held things are named only from person boxes HELD_MIN_SIDE tall (the cameraman's tripod is
     still named)."""
-    square = Path(__file__).parent / "data" / "caption_labels" / "images" / "e_palais_des_papes.jpg"
-    row = caption_image(square.read_bytes(), None)
+    row = _caption_file("e_palais_des_papes.jpg", LABELLED)
     assert row["people"] >= 10 and "assault rifle" not in row["labels"] and "rifle" not in row["short"]
-    cameraman = caption_image((corpus.images_dir() / "sk_camera.jpg").read_bytes(), None)
-    assert "tripod" in cameraman["labels"]
+    assert "tripod" in _caption_file("sk_camera.jpg")["labels"]
 
 
 def test_the_place_the_head_names_follows_the_counted_subjects():
     """A monument with its visitors is a picture of the monument too: `short` names the place
     after what the detectors counted ('nine people and a palace', not 'nine people')."""
-    louvre = Path(__file__).parent / "data" / "caption_labels" / "images" / "e_louvre.jpg"
-    row = caption_image(louvre.read_bytes(), None)
+    row = _caption_file("e_louvre.jpg", LABELLED)
     assert row["people"] >= 5 and row["short"].endswith(" people and a palace."), row["short"]
